@@ -1,0 +1,52 @@
+# The two commands a reader needs: `make book` and `make test`. See README.md.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PARAMS ?=
+REMOTE ?= origin
+
+.PHONY: help env book refresh test test-deps publish bench clean
+
+help:
+	@echo "make book     set up .venv, execute every notebook, build the HTML book in _build/html"
+	@echo "make book PARAMS=my.yaml   the same with your own parameters"
+	@echo "make test     pytest (unit, book, live) + nbval over the notebooks"
+	@echo "make refresh  re-execute the notebooks and save their checked outputs (after a change in lib/ or data/)"
+	@echo "make publish  push _build/html to the gh-pages branch of REMOTE (default: origin)"
+	@echo "make bench    time each step: environment set-up, each notebook, the book build"
+
+env: $(STAMP)
+
+# The environment: pinned versions, installed without dependency resolution so that
+# nothing outside requirements.lock arrives (see README, "Environment").
+$(STAMP): requirements.lock pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -qq --disable-pip-version-check --no-deps -r requirements.lock
+	$(PY) -m pip install -qq --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@touch $@
+
+book: $(STAMP)
+	$(VENV)/bin/selfhost book $(if $(PARAMS),--params $(PARAMS))
+
+refresh: $(STAMP)
+	$(VENV)/bin/selfhost refresh
+
+# Headless Chromium for the rendered-chart test (Debian's package).
+test-deps:
+	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+
+test: book test-deps
+	$(PY) -m pytest tests lib notebooks --nbval-lax --nbval-sanitize-with tests/nbval-sanitize.cfg
+
+publish: $(STAMP)
+	@test -f _build/html/index.html || { echo "make publish: no built book in _build/html; run 'make book' first" >&2; exit 1; }
+	$(VENV)/bin/ghp-import --no-jekyll --push --force --remote $(REMOTE) --branch gh-pages \
+		--message "Publish the book from $$(git rev-parse --short HEAD)" _build/html
+
+bench:
+	$(PYTHON) scripts/bench.py
+
+clean:
+	rm -rf _build book/analyses book/ledger.md

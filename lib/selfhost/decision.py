@@ -1,0 +1,285 @@
+"""The article's "Should you self-host?" decision tree (claim C01) as a function.
+
+The article draws five yes/no gates. Read in order, each gate either ends in an outcome
+or passes to the next one:
+
+1. Regulated data or privacy mandate?  yes -> self-host (privacy)
+2. Spending >$10K/month on inference APIs?  no -> use API providers
+3. Need <200ms TTFT consistently?  yes -> self-host (latency)
+4. Fine-tuned or custom model?  yes -> self-host (custom model)
+5. Team has GPU infra experience?  yes -> self-host (cost-driven);
+   no -> hosted open APIs (start here first)
+
+The article's text ("Most teams stop at gate 2 -- API spend below $10K/month means
+operational overhead exceeds GPU savings") fixes gate 2 as the spend gate whose "no"
+leads to the APIs. Its Quick Reference states the same criteria as a list joined by
+"or": self-host when regulated data, >$10K/month on frontier APIs, a <200ms TTFT
+requirement, or fine-tuned models. :func:`quick_reference_self_hosts` encodes that list
+so that the two readings can be compared profile by profile.
+
+Pure functions; no I/O.
+
+References
+----------
+The article, "Self-Hosting LLMs", section "Should You Self-Host?" (``seed`` text).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from enum import Enum
+
+from selfhost.params import check_bool, check_number
+from selfhost.verdicts import CONDITIONAL, FAILS, HOLDS, Verdict
+
+
+class Outcome(str, Enum):
+    """The six leaves of the tree."""
+
+    SELF_HOST_PRIVACY = "Self-host (privacy)"
+    USE_APIS = "Use API providers"
+    SELF_HOST_LATENCY = "Self-host (latency)"
+    SELF_HOST_CUSTOM = "Self-host (custom model)"
+    SELF_HOST_COST = "Self-host (cost-driven)"
+    HOSTED_OPEN_APIS = "Hosted open APIs (start here first)"
+
+    @property
+    def self_hosts(self) -> bool:
+        return self.name.startswith("SELF_HOST")
+
+
+@dataclass(frozen=True)
+class Gate:
+    """One yes/no question; ``yes``/``no`` name the next gate's key or an Outcome."""
+
+    key: str
+    question: str
+    yes: str | Outcome
+    no: str | Outcome
+
+
+#: The tree, in the order the article draws it.
+GATES: tuple[Gate, ...] = (
+    Gate("regulated_data", "Regulated data or privacy mandate?", Outcome.SELF_HOST_PRIVACY, "api_spend"),
+    Gate("api_spend", "Spending >$10K/month on inference APIs?", "ttft", Outcome.USE_APIS),
+    Gate("ttft", "Need <200ms TTFT consistently?", Outcome.SELF_HOST_LATENCY, "custom_model"),
+    Gate("custom_model", "Fine-tuned or custom model?", Outcome.SELF_HOST_CUSTOM, "gpu_experience"),
+    Gate("gpu_experience", "Team has GPU infra experience?", Outcome.SELF_HOST_COST, Outcome.HOSTED_OPEN_APIS),
+)
+GATE_BY_KEY = {g.key: g for g in GATES}
+
+
+@dataclass(frozen=True)
+class TeamProfile:
+    """What the tree asks about a team.
+
+    Parameters
+    ----------
+    regulated_data : bool
+        Regulated data or a privacy mandate that rules out third-party APIs.
+    api_spend_usd_per_month : float
+        Current (or planned) spend on inference APIs [USD/month].
+    ttft_target_ms : float
+        The time-to-first-token the product must meet consistently [ms]; use a large
+        value when there is no latency requirement.
+    custom_model : bool
+        Serves a fine-tuned or custom model that no API offers.
+    gpu_experience : bool
+        The team already runs GPU infrastructure.
+    """
+
+    regulated_data: bool
+    api_spend_usd_per_month: float
+    ttft_target_ms: float
+    custom_model: bool
+    gpu_experience: bool
+
+    def __post_init__(self) -> None:
+        check_bool("regulated_data", self.regulated_data)
+        object.__setattr__(
+            self, "api_spend_usd_per_month", check_number("api_spend_usd_per_month", self.api_spend_usd_per_month, ge=0)
+        )
+        object.__setattr__(self, "ttft_target_ms", check_number("ttft_target_ms", self.ttft_target_ms, gt=0))
+        check_bool("custom_model", self.custom_model)
+        check_bool("gpu_experience", self.gpu_experience)
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """The article's gate thresholds, as parameters so that a reader can move them.
+
+    Parameters
+    ----------
+    spend_gate_usd_per_month : float
+        Gate 2: API spend above which self-hosting is considered [USD/month]; 10,000 in
+        the article.
+    ttft_gate_ms : float
+        Gate 3: a TTFT requirement below this needs self-hosting [ms]; 200 in the article.
+    """
+
+    spend_gate_usd_per_month: float = 10_000.0
+    ttft_gate_ms: float = 200.0
+
+    def __post_init__(self) -> None:
+        check_number("spend_gate_usd_per_month", self.spend_gate_usd_per_month, ge=0)
+        check_number("ttft_gate_ms", self.ttft_gate_ms, gt=0)
+
+
+def answers(profile: TeamProfile, thresholds: Thresholds) -> dict[str, bool]:
+    """The yes/no answer a profile gives at every gate."""
+    return {
+        "regulated_data": profile.regulated_data,
+        "api_spend": profile.api_spend_usd_per_month > thresholds.spend_gate_usd_per_month,
+        "ttft": profile.ttft_target_ms < thresholds.ttft_gate_ms,
+        "custom_model": profile.custom_model,
+        "gpu_experience": profile.gpu_experience,
+    }
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Where the tree ends for one set of answers, and the gates passed on the way."""
+
+    outcome: Outcome
+    path: tuple[tuple[str, bool], ...]
+
+
+def walk(gate_answers: dict[str, bool]) -> Decision:
+    """Follow the tree from gate 1 with the given answers (gate key -> yes/no).
+
+    Examples
+    --------
+    >>> walk({"regulated_data": False, "api_spend": False}).outcome.value
+    'Use API providers'
+    >>> [key for key, _ in walk({"regulated_data": True}).path]
+    ['regulated_data']
+    """
+    node: str | Outcome = GATES[0].key
+    path: list[tuple[str, bool]] = []
+    while not isinstance(node, Outcome):
+        gate = GATE_BY_KEY[node]
+        said = gate_answers[gate.key]
+        path.append((gate.key, said))
+        node = gate.yes if said else gate.no
+    return Decision(node, tuple(path))
+
+
+def decide(profile: TeamProfile, thresholds: Thresholds = Thresholds()) -> Decision:
+    """The tree's advice for a team profile."""
+    return walk(answers(profile, thresholds))
+
+
+def quick_reference_self_hosts(gate_answers: dict[str, bool]) -> bool:
+    """The Quick Reference list: self-host when any of its four criteria is met.
+
+    "Self-host when: regulated data/privacy, >$10K/month on frontier APIs, <200ms TTFT
+    requirement, or fine-tuned models". GPU experience is not on the list.
+    """
+    return any(gate_answers[k] for k in ("regulated_data", "api_spend", "ttft", "custom_model"))
+
+
+def all_answer_sets() -> list[dict[str, bool]]:
+    """Every combination of yes/no over the five gates (2**5 = 32)."""
+    keys = [g.key for g in GATES]
+    return [dict(zip(keys, combo)) for combo in itertools.product([True, False], repeat=len(keys))]
+
+
+def reachable_paths() -> list[Decision]:
+    """Every distinct root-to-leaf path of the tree (one per leaf here: six)."""
+    seen: dict[tuple[tuple[str, bool], ...], Decision] = {}
+    for combo in all_answer_sets():
+        decision = walk(combo)
+        seen.setdefault(decision.path, decision)
+    return list(seen.values())
+
+
+@dataclass(frozen=True)
+class Disagreement:
+    """A set of answers on which the tree and the Quick Reference list part."""
+
+    gate_answers: dict[str, bool]
+    tree: Outcome
+    list_self_hosts: bool
+
+
+def disagreements() -> list[Disagreement]:
+    """The answer sets where the tree and the Quick Reference list give opposite advice.
+
+    >>> len(disagreements())
+    7
+    """
+    out = []
+    for combo in all_answer_sets():
+        tree = walk(combo).outcome
+        listed = quick_reference_self_hosts(combo)
+        if tree.self_hosts != listed:
+            out.append(Disagreement(combo, tree, listed))
+    return out
+
+
+def c01_verdict(
+    disagreeing: int,
+    profiles: int,
+    gate_tok_per_day: dict[str, float],
+    article_breakeven_tok_per_day: float,
+    consistency_factor: float,
+) -> Verdict:
+    """The verdict on C01 from the two checks this page computes.
+
+    1. Do the tree and the Quick Reference list give the same advice on every profile?
+    2. Does the spend gate sit near the article's own break-even volume? The gate's
+       volume at each current frontier price must lie within ``consistency_factor`` of
+       ``article_breakeven_tok_per_day``.
+
+    Both pass: "holds". A gate *below* the break-even by more than the factor would send
+    teams to self-host where it loses money: "does not hold". Otherwise the tree is a
+    usable ordering whose conditions are named: "holds only under conditions".
+
+    Parameters
+    ----------
+    disagreeing, profiles : int
+        Profiles on which tree and list part, out of all yes/no profiles [1].
+    gate_tok_per_day : dict
+        Model -> tokens per day that the spend gate buys at its price [tok/day].
+    article_breakeven_tok_per_day : float
+        The article's break-even volume against frontier APIs [tok/day].
+    consistency_factor : float
+        How far from the break-even the gate may sit and still "agree" [1].
+    """
+    low_model = min(gate_tok_per_day, key=gate_tok_per_day.__getitem__)
+    high_model = max(gate_tok_per_day, key=gate_tok_per_day.__getitem__)
+    low, high = gate_tok_per_day[low_model], gate_tok_per_day[high_model]
+    low_x, high_x = low / article_breakeven_tok_per_day, high / article_breakeven_tok_per_day
+    figures = {
+        "disagreeing_profiles_count": disagreeing,
+        "profiles_count": profiles,
+        "gate_min_tok_per_day": low,
+        "gate_max_tok_per_day": high,
+        "gate_min_over_breakeven_x": low_x,
+        "gate_max_over_breakeven_x": high_x,
+    }
+    conditions = []
+    if disagreeing:
+        conditions.append(
+            f"the tree and the Quick Reference list agree only for teams above the spend gate: on "
+            f"{disagreeing} of {profiles} yes/no profiles they give opposite advice (the tree sends a team "
+            "under the gate that needs low TTFT or a fine-tuned model to APIs; the list says self-host)"
+        )
+    if high_x > consistency_factor or low_x < 1 / consistency_factor:
+        conditions.append(
+            f"the spend gate is a cost threshold only if operating overhead fills the gap: at current frontier "
+            f"prices it buys {low / 1e6:.0f}M ({low_model}) to {high / 1e6:.0f}M ({high_model}) tokens/day, "
+            f"{low_x:.1f}x to {high_x:.1f}x the article's own break-even volume"
+        )
+    if low_x < 1 / consistency_factor:
+        return Verdict("C01", FAILS, "The spend gate admits teams whose volume lies below the article's own "
+                       f"break-even ({low_x:.2f}x at {low_model}).", figures, tuple(conditions))
+    if not conditions:
+        return Verdict("C01", HOLDS, "The tree, the list and the article's break-even agree.", figures)
+    return Verdict(
+        "C01", CONDITIONAL,
+        f"As a decision aid the tree is coherent, but its spend gate sits {low_x:.0f}-{high_x:.0f}x above the "
+        f"article's own break-even, and it disagrees with the article's list on {disagreeing} of {profiles} profiles.",
+        figures, tuple(conditions),
+    )

@@ -1,0 +1,249 @@
+"""The book pipeline: notebooks -> papermill -> ledger -> jupyter-book -> _build/html.
+
+``selfhost book`` executes every notebook in ``notebooks/`` with its default parameters
+(or a reader's YAML file of parameters) into ``book/analyses/``, gathers the verdicts the
+notebooks recorded into the ledger page and ``claims.json``, writes the vega bundle that
+lets charts draw offline, and builds the HTML book with warnings as errors.
+
+``selfhost refresh`` re-executes the notebooks and saves them back to ``notebooks/`` with
+outputs cleared except the cells tagged ``nbval-check-output`` (verdicts and key
+figures), which nbval then checks in ``make test``.
+
+This module runs kernels and writes files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import yaml
+
+from selfhost import ledger, paths
+from selfhost.errors import SelfhostError
+
+CHECKED_TAG = "nbval-check-output"
+PYTHON_TYPES = {"float": (int, float), "int": (int,), "str": (str,), "bool": (bool,)}
+
+
+class NotebookFailed(SelfhostError):
+    """A notebook raised while executing; says which notebook, which cell and why."""
+
+    def __init__(self, notebook: Path, cell: int | None, source: str, error: str, output: Path) -> None:
+        first_line = source.strip().splitlines()[0] if source.strip() else ""
+        where = f"cell {cell}" if cell is not None else "start-up"
+        super().__init__(
+            f"{notebook.relative_to(paths.ROOT)} failed at {where} ({first_line!r}):\n  {error}\n"
+            f"  the executed notebook, with the traceback, is in {output.relative_to(paths.ROOT)}"
+        )
+
+
+def notebooks() -> list[Path]:
+    """The analysis notebooks, in name order."""
+    return sorted(paths.NOTEBOOKS.glob("*.ipynb"))
+
+
+def parameters_of(notebook: Path) -> dict[str, dict[str, Any]]:
+    """The notebook's parameters cell: name -> papermill's description (type, default, help)."""
+    import papermill
+
+    return dict(papermill.inspect_notebook(str(notebook)))
+
+
+def resolve_params(spec: dict[str, Any], books: list[Path]) -> dict[str, dict[str, Any]]:
+    """Split a reader's parameter mapping into per-notebook parameters.
+
+    A top-level key applies to every notebook that has a parameter of that name; a key
+    named after a notebook (its file stem) holds a mapping that applies to that notebook
+    alone. A name that no notebook has, or a value of the wrong type, is an error that
+    lists every offender.
+
+    Returns
+    -------
+    dict
+        notebook stem -> {parameter: value}, for every notebook (possibly empty).
+    """
+    declared = {nb.stem: parameters_of(nb) for nb in books}
+    resolved: dict[str, dict[str, Any]] = {stem: {} for stem in declared}
+    problems: list[str] = []
+    for key, value in (spec or {}).items():
+        if key in declared:
+            if not isinstance(value, dict):
+                problems.append(f"{key}: expected a mapping of that notebook's parameters, got {value!r}")
+                continue
+            for name, v in value.items():
+                if name not in declared[key]:
+                    problems.append(f"{key}.{name}: {key} has no such parameter (it has: {', '.join(declared[key])})")
+                else:
+                    resolved[key][name] = v
+        else:
+            owners = [stem for stem, params in declared.items() if key in params]
+            if not owners:
+                problems.append(f"{key}: no notebook has a parameter of that name")
+            for stem in owners:
+                resolved[stem].setdefault(key, value)
+    for stem, values in resolved.items():
+        for name, value in values.items():
+            kind = declared[stem][name]["inferred_type_name"]
+            allowed = PYTHON_TYPES.get(kind)
+            ok = allowed is None or (isinstance(value, allowed) and not (kind != "bool" and isinstance(value, bool)))
+            if not ok:
+                problems.append(f"{stem}.{name} = {value!r}: expected {kind}")
+    if problems:
+        raise SelfhostError("bad parameters:\n  " + "\n  ".join(problems))
+    return resolved
+
+
+def load_params_file(path: Path) -> dict[str, Any]:
+    try:
+        spec = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise SelfhostError(f"cannot read parameters file {path}: {exc}") from exc
+    if not isinstance(spec, dict):
+        raise SelfhostError(f"{path}: expected a mapping of parameter names to values")
+    return spec
+
+
+def execute(notebook: Path, output: Path, parameters: dict[str, Any] | None = None) -> float:
+    """Run one notebook through papermill; return its wall time [s]."""
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    output.parent.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    try:
+        papermill.execute_notebook(
+            str(notebook), str(output), parameters=parameters or {}, kernel_name="python3",
+            cwd=str(notebook.parent), progress_bar=False, log_output=False,
+        )
+    except PapermillExecutionError as exc:
+        cell = _source_cell_number(output, exc.cell_index)
+        raise NotebookFailed(notebook, cell, exc.source, f"{exc.ename}: {exc.evalue}", output) from None
+    return time.perf_counter() - start
+
+
+def _source_cell_number(executed: Path, index: int) -> int:
+    """papermill's cell index in the executed notebook -> the cell's number (from 1) in the source.
+
+    papermill inserts an ``injected-parameters`` cell, so indices after it shift by one.
+    """
+    nb = nbformat.read(executed, as_version=4)
+    injected = [i for i, c in enumerate(nb.cells) if "injected-parameters" in c.metadata.get("tags", [])]
+    return index + 1 - (1 if injected and injected[0] < index else 0)
+
+
+def strip_for_commit(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Outputs cleared except the checked cells; no execution counts or run metadata."""
+    nb = copy.deepcopy(nb)
+    nb.cells = [c for c in nb.cells if "injected-parameters" not in c.metadata.get("tags", [])]
+    for cell in nb.cells:
+        cell.metadata.pop("papermill", None)
+        cell.metadata.pop("execution", None)
+        if cell.cell_type != "code":
+            continue
+        cell.execution_count = None
+        if CHECKED_TAG in cell.metadata.get("tags", []):
+            for out in cell.outputs:
+                if "execution_count" in out:
+                    out["execution_count"] = None
+        else:
+            cell.outputs = []
+    nb.metadata.pop("papermill", None)
+    return nb
+
+
+@dataclass
+class Timings:
+    """Wall times of the steps [s], printed at the end of a build."""
+
+    steps: dict[str, float] = field(default_factory=dict)
+
+    @contextlib.contextmanager
+    def step(self, name: str):
+        start = time.perf_counter()
+        yield
+        self.steps[name] = time.perf_counter() - start
+
+    def report(self) -> str:
+        width = max(len(k) for k in self.steps)
+        lines = [f"  {k:<{width}}  {v:6.1f} s" for k, v in self.steps.items()]
+        return "timings:\n" + "\n".join(lines) + f"\n  {'total':<{width}}  {sum(self.steps.values()):6.1f} s"
+
+
+def execute_all(params: dict[str, dict[str, Any]] | None, timings: Timings) -> list[Path]:
+    """Execute every notebook into book/analyses/; return the executed paths."""
+    executed = []
+    for nb in notebooks():
+        out = paths.EXECUTED / nb.name
+        with timings.step(f"notebook {nb.name}"):
+            execute(nb, out, (params or {}).get(nb.stem))
+        executed.append(out)
+    return executed
+
+
+def write_ledger(executed: list[Path]) -> list[dict]:
+    """The ledger page (book/ledger.md) and claims.json from the executed notebooks."""
+    claims = ledger.load_claims(paths.data_dir() / "claims.yaml")
+    recorded = ledger.collect_verdicts(executed)
+    rows = ledger.ledger_records(claims, recorded, site_prefix="book/analyses/")
+    (paths.BOOK / "ledger.md").write_text(ledger.ledger_markdown(rows, doc_prefix="analyses/"))
+    ledger.write_json(paths.SITE_EXTRA / "claims.json", rows)
+    return rows
+
+
+def write_vega_bundle() -> Path:
+    """vega + vega-lite + vega-embed as one offline script, served with the book."""
+    import vl_convert
+
+    target = paths.ASSETS / "vega-bundle.js"
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # Wrapped in a function so that the bundle's top-level names cannot collide with
+        # those of the theme's scripts; it exports window.vegaEmbed, vega and vegaLite.
+        target.write_text("(function () {\n" + vl_convert.javascript_bundle() + "\n})();\n")
+    return target
+
+
+def jupyter_book_build() -> None:
+    """Build the HTML book with warnings as errors."""
+    cmd = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(paths.ROOT),
+           "--builder", "html", "--warningiserror", "--keep-going"]
+    result = subprocess.run(cmd, cwd=paths.ROOT, capture_output=True, text=True)
+    if result.returncode != 0:
+        tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-40:])
+        raise SelfhostError(f"jupyter-book build failed (warnings are errors):\n{tail}")
+
+
+def build(params_file: Path | None = None) -> Timings:
+    """The whole of ``make book``."""
+    timings = Timings()
+    params = resolve_params(load_params_file(params_file), notebooks()) if params_file else None
+    executed = execute_all(params, timings)
+    with timings.step("ledger"):
+        write_ledger(executed)
+    with timings.step("vega bundle"):
+        write_vega_bundle()
+    with timings.step("jupyter-book build"):
+        jupyter_book_build()
+    return timings
+
+
+def refresh(only: list[str] | None = None) -> list[Path]:
+    """Re-execute notebooks with their defaults and save their checked outputs to notebooks/."""
+    saved = []
+    for nb in notebooks():
+        if only and nb.stem not in only:
+            continue
+        out = paths.BUILD / "refresh" / nb.name
+        execute(nb, out)
+        stripped = strip_for_commit(nbformat.read(out, as_version=4))
+        nbformat.write(stripped, nb)
+        saved.append(nb)
+    return saved
