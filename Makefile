@@ -40,8 +40,8 @@ test-deps:
 test: book test-deps
 	$(PY) -m pytest tests lib notebooks --nbval-lax --nbval-sanitize-with tests/nbval-sanitize.cfg
 
-publish: $(STAMP)
-	@test -f _build/html/index.html || { echo "make publish: no built book in _build/html; run 'make book' first" >&2; exit 1; }
+publish:
+	@test -x $(VENV)/bin/ghp-import -a -f _build/html/index.html || { echo "make publish: no built book in _build/html; run 'make book' first" >&2; exit 1; }
 	$(VENV)/bin/ghp-import --no-jekyll --push --force --remote $(REMOTE) --branch gh-pages \
 		--message "Publish the book from $$(git rev-parse --short HEAD)" _build/html
 

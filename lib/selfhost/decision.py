@@ -219,7 +219,7 @@ def disagreements() -> list[Disagreement]:
 
 
 def c01_verdict(
-    disagreeing: int,
+    parted: list[Disagreement],
     profiles: int,
     gate_tok_per_day: dict[str, float],
     article_breakeven_tok_per_day: float,
@@ -238,8 +238,10 @@ def c01_verdict(
 
     Parameters
     ----------
-    disagreeing, profiles : int
-        Profiles on which tree and list part, out of all yes/no profiles [1].
+    parted : list of Disagreement
+        The profiles on which tree and list part (:func:`disagreements`).
+    profiles : int
+        All yes/no profiles [1].
     gate_tok_per_day : dict
         Model -> tokens per day that the spend gate buys at its price [tok/day].
     article_breakeven_tok_per_day : float
@@ -247,6 +249,8 @@ def c01_verdict(
     consistency_factor : float
         How far from the break-even the gate may sit and still "agree" [1].
     """
+    disagreeing = len(parted)
+    under_gate = sum(not d.gate_answers["api_spend"] for d in parted)
     low_model = min(gate_tok_per_day, key=gate_tok_per_day.__getitem__)
     high_model = max(gate_tok_per_day, key=gate_tok_per_day.__getitem__)
     low, high = gate_tok_per_day[low_model], gate_tok_per_day[high_model]
@@ -262,9 +266,10 @@ def c01_verdict(
     conditions = []
     if disagreeing:
         conditions.append(
-            f"the tree and the Quick Reference list agree only for teams above the spend gate: on "
-            f"{disagreeing} of {profiles} yes/no profiles they give opposite advice (the tree sends a team "
-            "under the gate that needs low TTFT or a fine-tuned model to APIs; the list says self-host)"
+            f"the tree and the Quick Reference list give opposite advice on {disagreeing} of {profiles} yes/no "
+            f"profiles: {under_gate} are teams under the spend gate that need low TTFT or run a fine-tuned model "
+            f"(the tree says APIs, the list self-host), {disagreeing - under_gate} a team above it with no GPU "
+            "experience (the tree says hosted open APIs, the list self-host)"
         )
     if high_x > consistency_factor or low_x < 1 / consistency_factor:
         conditions.append(
@@ -277,9 +282,5 @@ def c01_verdict(
                        f"break-even ({low_x:.2f}x at {low_model}).", figures, tuple(conditions))
     if not conditions:
         return Verdict("C01", HOLDS, "The tree, the list and the article's break-even agree.", figures)
-    return Verdict(
-        "C01", CONDITIONAL,
-        f"As a decision aid the tree is coherent, but its spend gate sits {low_x:.0f}-{high_x:.0f}x above the "
-        f"article's own break-even, and it disagrees with the article's list on {disagreeing} of {profiles} profiles.",
-        figures, tuple(conditions),
-    )
+    reason = "The tree is a coherent ordering of the article's criteria, but " + "; and ".join(conditions) + "."
+    return Verdict("C01", CONDITIONAL, reason[0].upper() + reason[1:], figures, tuple(conditions))

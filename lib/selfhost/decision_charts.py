@@ -78,7 +78,7 @@ def tree_chart(decision: Decision) -> alt.LayerChart:
         y=alt.Y("label_y:Q", axis=None, scale=alt.Scale(domain=[-5.5, 0.5])), text="answer:N",
     )
     return (lines + boxes + labels + answers).properties(
-        width=640, height=420, title=f"The article's decision tree; this profile ends at: {decision.outcome.value}"
+        width=520, height=400, title=f"The article's decision tree; this profile ends at: {decision.outcome.value}"
     )
 
 
@@ -99,4 +99,4 @@ def gate_volume_chart(table: pd.DataFrame, breakeven_tok_per_day: float) -> alt.
     note = alt.Chart(pd.DataFrame({"breakeven": [breakeven_tok_per_day / 1e6], "t": ["article's break-even"]})).mark_text(
         align="left", dx=4, dy=-6, color=SELF_HOST_COLOR
     ).encode(x="breakeven:Q", y=alt.value(0), text="t:N")
-    return (bars + rule + note).properties(width=560, height=28 * len(table))
+    return (bars + rule + note).properties(width=420, height=28 * len(table))

@@ -11,6 +11,7 @@ yet analysed". This module reads and writes files.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -131,3 +132,32 @@ def ledger_markdown(rows: list[dict], doc_prefix: str) -> str:
 def write_json(path: Path, rows: list[dict]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(rows, indent=2) + "\n")
+
+
+def glued(notebook: Path) -> dict[str, object]:
+    """Values a notebook glued with ``myst_nb.glue``: name -> value.
+
+    Numbers come back as numbers (parsed from the stored ``text/plain`` repr, numpy
+    wrappers included); anything else as its repr text.
+    """
+    nb = nbformat.read(notebook, as_version=4)
+    out: dict[str, object] = {}
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            name = output.get("metadata", {}).get("scrapbook", {}).get("name")
+            if name is None:
+                continue
+            data = output.get("data", {})
+            text = next((v for k, v in data.items() if k.endswith("text/plain")), "")
+            out[name] = _parse_repr(text)
+    return out
+
+
+def _parse_repr(text: str) -> object:
+    import ast
+
+    inner = re.sub(r"^np\.\w+\((.*)\)$", r"\1", text.strip())
+    try:
+        return ast.literal_eval(inner)
+    except (ValueError, SyntaxError):
+        return text

@@ -40,9 +40,14 @@ class NotebookFailed(SelfhostError):
         first_line = source.strip().splitlines()[0] if source.strip() else ""
         where = f"cell {cell}" if cell is not None else "start-up"
         super().__init__(
-            f"{notebook.relative_to(paths.ROOT)} failed at {where} ({first_line!r}):\n  {error}\n"
-            f"  the executed notebook, with the traceback, is in {output.relative_to(paths.ROOT)}"
+            f"{_shown(notebook)} failed at {where} ({first_line!r}):\n  {error}\n"
+            f"  the executed notebook, with the traceback, is in {_shown(output)}"
         )
+
+
+def _shown(path: Path) -> str:
+    """A path as the reader should see it: relative to the repository where it lies inside."""
+    return str(path.relative_to(paths.ROOT)) if path.is_relative_to(paths.ROOT) else str(path)
 
 
 def notebooks() -> list[Path]:
@@ -124,19 +129,21 @@ def execute(notebook: Path, output: Path, parameters: dict[str, Any] | None = No
             cwd=str(notebook.parent), progress_bar=False, log_output=False,
         )
     except PapermillExecutionError as exc:
-        cell = _source_cell_number(output, exc.cell_index)
+        cell = _source_cell_number(notebook, exc.cell_index, bool(parameters))
         raise NotebookFailed(notebook, cell, exc.source, f"{exc.ename}: {exc.evalue}", output) from None
     return time.perf_counter() - start
 
 
-def _source_cell_number(executed: Path, index: int) -> int:
-    """papermill's cell index in the executed notebook -> the cell's number (from 1) in the source.
+def _source_cell_number(notebook: Path, index: int, injected: bool) -> int:
+    """papermill's cell index -> the cell's number in the source notebook, counted from 1.
 
-    papermill inserts an ``injected-parameters`` cell, so indices after it shift by one.
+    When parameters are passed, papermill inserts an ``injected-parameters`` cell right
+    after the ``parameters`` cell, so indices past it are one higher than the source's.
     """
-    nb = nbformat.read(executed, as_version=4)
-    injected = [i for i, c in enumerate(nb.cells) if "injected-parameters" in c.metadata.get("tags", [])]
-    return index + 1 - (1 if injected and injected[0] < index else 0)
+    cells = nbformat.read(notebook, as_version=4).cells
+    tagged = [i for i, c in enumerate(cells) if "parameters" in c.metadata.get("tags", [])]
+    shift = 1 if injected and tagged and index > tagged[0] else 0
+    return index + 1 - shift
 
 
 def strip_for_commit(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -148,12 +155,10 @@ def strip_for_commit(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
         cell.metadata.pop("execution", None)
         if cell.cell_type != "code":
             continue
-        cell.execution_count = None
-        if CHECKED_TAG in cell.metadata.get("tags", []):
-            for out in cell.outputs:
-                if "execution_count" in out:
-                    out["execution_count"] = None
-        else:
+        # nbval refuses a stored output without an execution count ("unrun reference
+        # cell"), so checked cells keep theirs; every other cell is cleared.
+        if CHECKED_TAG not in cell.metadata.get("tags", []):
+            cell.execution_count = None
             cell.outputs = []
     nb.metadata.pop("papermill", None)
     return nb

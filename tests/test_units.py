@@ -1,0 +1,13 @@
+from selfhost.units import format_quantity, unit_of
+
+
+def test_longest_suffix_wins():
+    assert unit_of("gate_mtok_per_day") == "Mtok/day"
+    assert unit_of("breakeven_tok_per_day") == "tok/day"
+    assert unit_of("plain") is None
+
+
+def test_format_uses_unit():
+    assert format_quantity("price_usd_per_mtok", 6.6) == "$6.60/Mtok"
+    assert format_quantity("gate_over_breakeven_x", 5.97) == "5.97x"
+    assert format_quantity("n_count", 7) == "7"
