@@ -36,7 +36,8 @@ def test_collect_and_ledger_rows(tmp_path):
     assert by_id["C02"]["verdict"] == HOLDS and by_id["C02"]["analysis"] == "book/analyses/costs.html"
     assert by_id["C03"]["verdict"] == NOT_ANALYSED and by_id["C03"]["analysis"] is None
     page = ledger.ledger_markdown(rows, doc_prefix="analyses/")
-    assert page.count("\n| C") == 16 and "{doc}`costs <analyses/costs>`" in page
+    assert page.count("\n| [C") == 16 and page.count("\n## C") == 16
+    assert "{doc}`costs <analyses/costs>`" in page and "5,000,000 tok/day" in page
     json.dumps(rows)
 
 

@@ -100,7 +100,11 @@ def ledger_records(claims: list[Claim], recorded: dict[str, Recorded], site_pref
 
 
 def ledger_markdown(rows: list[dict], doc_prefix: str) -> str:
-    """The ledger page (MyST markdown) from :func:`ledger_records` output."""
+    """The ledger page (MyST markdown) from :func:`ledger_records` output.
+
+    A summary table (claim, verdict, analysis), then one section per claim with the
+    reason, the conditions and the key figures, each printed with its unit.
+    """
     counts = {v: sum(r["verdict"] == v for r in rows) for v in (*VERDICTS, NOT_ANALYSED)}
     summary = ", ".join(f"{n} {v}" for v, n in counts.items() if n)
     lines = [
@@ -113,19 +117,26 @@ def ledger_markdown(rows: list[dict], doc_prefix: str) -> str:
         "",
         f"Status: {summary}.",
         "",
-        "| id | claim | verdict | key figures | analysis |",
-        "|---|---|---|---|---|",
+        "| id | claim | verdict | analysis |",
+        "|---|---|---|---|",
     ]
     for r in rows:
-        figures = "<br>".join(f"`{k}` = {format_quantity(k, v)}" for k, v in r["figures"].items()) or "-"
         page = r["analysis"]
         link = f"{{doc}}`{Path(page).stem} <{doc_prefix}{Path(page).stem}>`" if page else "-"
         claim = r["claim"].replace("|", "\\|")
-        lines.append(f"| {r['id']} | {claim} | **{r['verdict']}** | {figures} | {link} |")
-    lines += ["", "## Reasons", ""]
+        lines.append(f"| [{r['id']}](#{r['id'].lower()}) | {claim} | **{r['verdict']}** | {link} |")
     for r in rows:
-        if r["verdict"] != NOT_ANALYSED:
-            lines.append(f"- **{r['id']}** ({r['verdict']}): {r['reason']}")
+        lines += ["", f"({r['id'].lower()})=", f"## {r['id']}: {r['verdict']}", ""]
+        if r["verdict"] == NOT_ANALYSED:
+            lines.append("No analysis in the book records a verdict for this claim yet.")
+            continue
+        lines += [r["reason"], ""]
+        if r.get("conditions"):
+            lines += ["Conditions:", ""] + [f"- {c}" for c in r["conditions"]] + [""]
+        if r.get("would_test"):
+            lines += [f"What would test it: {r['would_test']}", ""]
+        lines += ["| key figure | value |", "|---|---|"]
+        lines += [f"| `{k}` | {format_quantity(k, v)} |" for k, v in r["figures"].items()]
     return "\n".join(lines) + "\n"
 
 
