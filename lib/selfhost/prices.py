@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from selfhost.costs import blended_usd_per_mtok
-from selfhost.params import check_number
+from selfhost.params import check_choice, check_number
 
 
 @dataclass(frozen=True)
@@ -60,3 +60,47 @@ class ApiPrice:
             self.input_usd_per_mtok, self.output_usd_per_mtok, input_share,
             self.cached_input_usd_per_mtok, cached_share,
         )
+
+
+#: GPU names the rental table knows, and the pricing kinds.
+GPU_PRICING_KINDS = ("on-demand", "spot", "community", "reserved")
+
+
+@dataclass(frozen=True)
+class GpuPrice:
+    """One GPU rental price, per GPU-hour, with where and when it was read.
+
+    Parameters
+    ----------
+    gpu : str
+        GPU model and memory, e.g. ``a100-80gb``.
+    provider : str
+        Cloud or marketplace (``market-survey`` where the source names none).
+    pricing : str
+        One of :data:`GPU_PRICING_KINDS`.
+    gpu_usd_per_hour : float
+        Price of one GPU for one hour [USD/h].
+    gpus_per_instance : int
+        GPUs in the instance the price was quoted for [1].
+    source : str
+        Address the figure was read from.
+    retrieved : datetime.date
+        When it was read.
+    """
+
+    gpu: str
+    provider: str
+    pricing: str
+    gpu_usd_per_hour: float
+    gpus_per_instance: int
+    source: str
+    retrieved: dt.date
+
+    def __post_init__(self) -> None:
+        check_number(f"{self.key}.gpu_usd_per_hour", self.gpu_usd_per_hour, gt=0)
+        check_choice(f"{self.key}.pricing", self.pricing, GPU_PRICING_KINDS)
+
+    @property
+    def key(self) -> str:
+        """``gpu/pricing/provider``, the name a price is looked up by."""
+        return f"{self.gpu}/{self.pricing}/{self.provider}"

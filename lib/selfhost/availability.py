@@ -1,0 +1,304 @@
+"""Availability arithmetic (claim C16): downtime budgets, failover, replicas and zones.
+
+Pure functions over availabilities given as fractions (0.999 = 99.9% = "three nines").
+
+Assumptions, named once here and repeated where they matter:
+
+- **Independence.** Providers, replicas and zones fail independently. Real outages are
+  correlated (a shared cloud region, a shared upstream model, a bad deploy rolled out
+  everywhere), so every figure that multiplies unavailabilities is an upper bound.
+- **Failover costs time.** Each failure of the serving instance costs ``failover_s``
+  seconds of errors before traffic moves (detection + switch), on top of the time when
+  nothing at all is up.
+- **Steady state.** Availability is the long-run fraction of time up; budgets are
+  averages over a year or a month.
+
+References
+----------
+- Availability of parallel (redundant) components, ``1 - prod(1 - a_i)``: any text on
+  reliability engineering, e.g. Google SRE book, chapter "Embracing Risk".
+- The article, "Self-Hosting LLMs", *Should You Self-Host?*: "Need 99.99% uptime with
+  zero external dependency" vs "99.9% with multi-provider failover is acceptable".
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+
+from selfhost.params import check_int, check_number
+from selfhost.verdicts import CONDITIONAL, FAILS, HOLDS, Verdict
+
+#: Minutes in an average Gregorian year [min/year].
+MINUTES_PER_YEAR = 365.2425 * 24 * 60
+#: Seconds in an average Gregorian year [s/year].
+SECONDS_PER_YEAR = MINUTES_PER_YEAR * 60
+#: Minutes in an average month [min/month].
+MINUTES_PER_MONTH = MINUTES_PER_YEAR / 12
+
+
+def _check_availability(name: str, value: float) -> float:
+    return check_number(name, value, gt=0, le=1)
+
+
+def availability_of_nines(nines: float) -> float:
+    """Availability for a number of nines: ``1 - 10**-nines``.
+
+    >>> availability_of_nines(4)
+    0.9999
+    """
+    check_number("nines", nines, gt=0)
+    return round(1 - 10 ** -nines, 12)
+
+
+def nines_of(availability: float) -> float:
+    """Number of nines of an availability: ``-log10(1 - a)`` (inf for 1).
+
+    >>> round(nines_of(0.999), 6)
+    3.0
+    """
+    _check_availability("availability", availability)
+    return math.inf if availability == 1 else -math.log10(1 - availability)
+
+
+def downtime_min_per_year(availability: float) -> float:
+    """Downtime budget of an availability over an average year [min/year].
+
+    >>> round(downtime_min_per_year(0.9999), 1)
+    52.6
+    """
+    return (1 - _check_availability("availability", availability)) * MINUTES_PER_YEAR
+
+
+def downtime_min_per_month(availability: float) -> float:
+    """Downtime budget of an availability over an average month [min/month].
+
+    >>> round(downtime_min_per_month(0.999), 1)
+    43.8
+    """
+    return (1 - _check_availability("availability", availability)) * MINUTES_PER_MONTH
+
+
+def parallel_availability(availabilities: Sequence[float]) -> float:
+    """Availability of independent redundant components with instant failover.
+
+    The service is down only when every component is down: ``1 - prod(1 - a_i)``.
+
+    >>> round(parallel_availability([0.997, 0.997]), 6)
+    0.999991
+    """
+    if not availabilities:
+        raise ValueError("parallel_availability needs at least one availability")
+    down = 1.0
+    for i, a in enumerate(availabilities):
+        down *= 1 - _check_availability(f"availabilities[{i}]", a)
+    return 1 - down
+
+
+def failover_availability(availabilities: Sequence[float], primary_outages_per_year: float, failover_s: float) -> float:
+    """Availability of providers behind active-passive failover, failover time counted.
+
+    Down when all providers are down, plus ``failover_s`` seconds of errors for each
+    outage of the primary before traffic moves to the next one:
+    ``1 - [prod(1 - a_i) + outages * failover_s / year]`` (floored at 0).
+
+    Parameters
+    ----------
+    availabilities : sequence of float
+        Each provider's availability, primary first [1].
+    primary_outages_per_year : float
+        How often the primary fails [1/year].
+    failover_s : float
+        Detection plus switch-over time per outage [s].
+
+    Examples
+    --------
+    Two APIs at 99.7% each, the primary failing twice a month, 60 s to fail over:
+
+    >>> round(failover_availability([0.997, 0.997], 24, 60), 6)
+    0.999945
+    """
+    check_number("primary_outages_per_year", primary_outages_per_year, ge=0)
+    check_number("failover_s", failover_s, ge=0)
+    unavailable = 1 - parallel_availability(availabilities) + primary_outages_per_year * failover_s / SECONDS_PER_YEAR
+    return max(0.0, 1 - unavailable)
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """A self-hosted deployment: replicas spread over zones, with a failover time.
+
+    Parameters
+    ----------
+    replicas : int
+        Serving replicas (each one GPU server able to carry the whole load) [1].
+    zones : int
+        Failure domains (availability zones, data centres) the replicas are spread over,
+        round-robin; ``1 <= zones <= replicas`` [1].
+    replica_availability : float
+        Availability of one replica: instance, GPU, driver and engine together [1].
+    zone_availability : float
+        Availability of one zone (power, network) [1].
+    replica_failures_per_year : float
+        How often a replica fails [1/year]; each failure costs ``failover_s`` of errors
+        on its share (1/replicas) of the traffic.
+    failover_s : float
+        Health-check detection plus re-routing time [s].
+    """
+
+    replicas: int
+    zones: int
+    replica_availability: float
+    zone_availability: float
+    replica_failures_per_year: float
+    failover_s: float
+
+    def __post_init__(self) -> None:
+        check_int("replicas", self.replicas, ge=1)
+        check_int("zones", self.zones, ge=1, le=self.replicas)
+        _check_availability("replica_availability", self.replica_availability)
+        _check_availability("zone_availability", self.zone_availability)
+        check_number("replica_failures_per_year", self.replica_failures_per_year, ge=0)
+        check_number("failover_s", self.failover_s, ge=0)
+
+    def replicas_in_zone(self, zone: int) -> int:
+        """Replicas placed in zone ``zone`` (0-based), round-robin."""
+        return self.replicas // self.zones + (1 if zone < self.replicas % self.zones else 0)
+
+    @property
+    def availability(self) -> float:
+        """Long-run availability [1].
+
+        All zones must be "empty" for an outage: a zone is empty when it is down, or up
+        with all its replicas down. Plus the failover penalty: each replica failure costs
+        ``failover_s`` on ``1/replicas`` of the traffic, ``replicas`` replicas fail, so the
+        penalty is ``failures_per_year * failover_s / year`` whatever the replica count
+        (a single replica has nothing to fail over to, and no penalty beyond its downtime).
+        """
+        empty = 1.0
+        for z in range(self.zones):
+            n = self.replicas_in_zone(z)
+            empty *= (1 - self.zone_availability) + self.zone_availability * (1 - self.replica_availability) ** n
+        penalty = 0.0 if self.replicas == 1 else self.replica_failures_per_year * self.failover_s / SECONDS_PER_YEAR
+        return max(0.0, 1 - empty - penalty)
+
+
+def smallest_deployment(
+    target: float,
+    replica_availability: float,
+    zone_availability: float,
+    replica_failures_per_year: float,
+    failover_s: float,
+    max_replicas: int = 8,
+    max_zones: int = 3,
+) -> Deployment | None:
+    """The deployment with the fewest replicas (then fewest zones) that reaches ``target``.
+
+    None when no deployment up to ``max_replicas`` in ``max_zones`` zones reaches it (for
+    instance when the failover penalty alone exceeds the downtime budget).
+
+    >>> d = smallest_deployment(0.9999, 0.995, 0.9999, 12, 30)
+    >>> (d.replicas, d.zones)
+    (2, 2)
+    """
+    _check_availability("target", target)
+    check_int("max_replicas", max_replicas, ge=1)
+    check_int("max_zones", max_zones, ge=1)
+    for replicas in range(1, max_replicas + 1):
+        for zones in range(1, min(replicas, max_zones) + 1):
+            d = Deployment(replicas, zones, replica_availability, zone_availability, replica_failures_per_year,
+                           failover_s)
+            if d.availability >= target:
+                return d
+    return None
+
+
+def budget_table(nines: Sequence[float]) -> pd.DataFrame:
+    """Downtime budgets for a list of nines.
+
+    Columns: ``nines``, ``availability_pct``, ``downtime_min_per_year``,
+    ``downtime_min_per_month``.
+    """
+    rows = []
+    for n in nines:
+        a = availability_of_nines(n)
+        rows.append({"nines": n, "availability_pct": 100 * a, "downtime_min_per_year": downtime_min_per_year(a),
+                     "downtime_min_per_month": downtime_min_per_month(a)})
+    return pd.DataFrame(rows)
+
+
+def deployment_table(
+    replicas: Sequence[int], max_zones: int, replica_availability: float, zone_availability: float,
+    replica_failures_per_year: float, failover_s: float,
+) -> pd.DataFrame:
+    """Availability of every (replicas, zones) combination, for charting.
+
+    Columns: ``replicas``, ``zones``, ``availability``, ``downtime_min_per_year``.
+    """
+    rows = []
+    for r in replicas:
+        for z in range(1, min(r, max_zones) + 1):
+            a = Deployment(r, z, replica_availability, zone_availability, replica_failures_per_year,
+                           failover_s).availability
+            rows.append({"replicas": r, "zones": z, "availability": a,
+                         "downtime_min_per_year": (1 - a) * MINUTES_PER_YEAR})
+    return pd.DataFrame(rows)
+
+
+def c16_verdict(
+    selfhost_target: float,
+    api_target: float,
+    single_replica: Deployment,
+    needed: Deployment | None,
+    api_failover_availability: float,
+) -> Verdict:
+    """Verdict on "99.99% uptime" (self-host) vs "99.9% with multi-provider failover" (APIs).
+
+    The article pairs self-hosting with the higher target. The claim holds if a single
+    self-hosted replica reaches ``selfhost_target`` and API failover stays below it; it
+    does not hold if no deployment in the searched range reaches it; otherwise it holds
+    only for the deployment :func:`smallest_deployment` found, whose replicas multiply
+    the GPU bill, and the conditions say so. Whether API failover reaches ``api_target``
+    (and beyond) is reported alongside.
+    """
+    figures: dict[str, float | int] = {
+        "selfhost_target_downtime_min_per_year": downtime_min_per_year(selfhost_target),
+        "api_target_downtime_min_per_year": downtime_min_per_year(api_target),
+        "single_replica_downtime_min_per_year": downtime_min_per_year(single_replica.availability),
+        "api_failover_downtime_min_per_year": downtime_min_per_year(api_failover_availability),
+    }
+    api_text = (f"two API providers behind failover reach {100 * api_failover_availability:.4f}% under independence "
+                f"({'above' if api_failover_availability >= api_target else 'below'} the article's "
+                f"{100 * api_target:g}%)")
+    if single_replica.availability >= selfhost_target and api_failover_availability < selfhost_target:
+        return Verdict("C16", HOLDS, f"One self-hosted replica already reaches {100 * selfhost_target:g}%, and "
+                       f"{api_text}.", figures)
+    if needed is None:
+        return Verdict("C16", FAILS, f"No deployment in the searched range reaches {100 * selfhost_target:g}% "
+                       f"with the assumed replica, zone and failover figures; {api_text}.", figures)
+    figures["replicas_count"] = needed.replicas
+    figures["zones_count"] = needed.zones
+    conditions = (
+        f"at least {needed.replicas} replicas in {needed.zones} zone(s), each able to carry the full load, with "
+        f"failover within {needed.failover_s:g} s: {needed.replicas}x the GPUs of the cost pages (their break-even "
+        f"scales by {needed.replicas}x)",
+        "'zero external dependency' holds only on owned hardware; rented GPUs depend on their cloud's zones",
+        f"API failover is not capped at the article's {100 * api_target:g}%: {api_text}; correlated outages are "
+        "what bring it down",
+    )
+    reason = (f"One self-hosted replica gives {100 * single_replica.availability:.2f}% "
+              f"({figures['single_replica_downtime_min_per_year']:,.0f} min/year down); "
+              f"{100 * selfhost_target:g}% ({figures['selfhost_target_downtime_min_per_year']:.0f} min/year) needs "
+              f"{needed.replicas} replicas in {needed.zones} zone(s).")
+    return Verdict("C16", CONDITIONAL, reason, figures, conditions)
+
+
+def downtime_chart_table(table: pd.DataFrame, target: float) -> pd.DataFrame:
+    """``deployment_table`` output with a label per deployment and whether it meets ``target``."""
+    out = table.copy()
+    out["deployment"] = [f"{r} replica(s), {z} zone(s)" for r, z in zip(out["replicas"], out["zones"])]
+    out["meets_target"] = out["availability"] >= target
+    return out

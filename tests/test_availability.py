@@ -1,0 +1,61 @@
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from selfhost import availability as av
+from selfhost.errors import ParameterError
+from selfhost.verdicts import CONDITIONAL, FAILS
+
+avail = st.floats(min_value=0.5, max_value=0.99999)
+
+
+def test_downtime_budgets_by_hand():
+    year_min = 365.2425 * 24 * 60
+    assert av.downtime_min_per_year(0.9999) == pytest.approx(year_min * 1e-4)
+    assert av.downtime_min_per_month(0.999) == pytest.approx(year_min / 12 * 1e-3)
+    assert av.availability_of_nines(3) == 0.999
+    assert av.nines_of(0.9999) == pytest.approx(4)
+
+
+@given(st.lists(avail, min_size=1, max_size=5))
+def test_more_providers_never_hurt_with_instant_failover(a):
+    assert av.parallel_availability(a) >= max(a) - 1e-12
+    assert av.parallel_availability(a + [0.9]) >= av.parallel_availability(a) - 1e-12
+
+
+@given(st.lists(avail, min_size=1, max_size=3), st.floats(0, 100), st.floats(0, 600), st.floats(0, 600))
+def test_slower_failover_lowers_availability(a, outages, t1, t2):
+    lo, hi = sorted((t1, t2))
+    assert av.failover_availability(a, outages, hi) <= av.failover_availability(a, outages, lo) + 1e-12
+
+
+def test_deployment_by_hand():
+    d = av.Deployment(2, 2, 0.99, 0.999, 0, 0)
+    zone_empty = 0.001 + 0.999 * 0.01
+    assert d.availability == pytest.approx(1 - zone_empty**2)
+    assert av.Deployment(3, 2, 0.99, 1, 0, 0).replicas_in_zone(0) == 2
+
+
+def test_zones_cannot_exceed_replicas():
+    with pytest.raises(ParameterError, match="zones"):
+        av.Deployment(1, 2, 0.99, 0.999, 0, 0)
+
+
+def test_bad_availability_is_refused():
+    with pytest.raises(ParameterError, match="availabilities"):
+        av.parallel_availability([1.5])
+
+
+def test_smallest_deployment_and_verdict():
+    single = av.Deployment(1, 1, 0.995, 0.9999, 12, 30)
+    needed = av.smallest_deployment(0.9999, 0.995, 0.9999, 12, 30)
+    assert needed is not None and needed.availability >= 0.9999
+    v = av.c16_verdict(0.9999, 0.999, single, needed, 0.9999)
+    assert v.verdict == CONDITIONAL and v.figures["replicas_count"] == needed.replicas
+
+
+def test_failover_penalty_can_make_the_target_unreachable():
+    # 1,000 failures a year x 10 minutes of failover: 10,000 min/year, far over 99.99%'s budget.
+    assert av.smallest_deployment(0.9999, 0.995, 0.9999, 1000, 600) is None
+    single = av.Deployment(1, 1, 0.995, 0.9999, 1000, 600)
+    assert av.c16_verdict(0.9999, 0.999, single, None, 0.999).verdict == FAILS
