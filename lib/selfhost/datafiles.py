@@ -23,7 +23,7 @@ import pandas as pd
 import yaml
 
 from selfhost.errors import DataError
-from selfhost.prices import ApiPrice
+from selfhost.prices import ApiPrice, GpuPrice
 from selfhost.paths import data_dir
 
 #: Units a column may declare, and the suffix its name must then end with (style rule 3).
@@ -35,6 +35,7 @@ KNOWN_UNITS: dict[str, str] = {
     "tok/s": "_tok_per_s",
     "GiB": "_gib",
     "GB": "_gb",
+    "MiB": "_mib",
     "TB/s": "_tb_per_s",
     "TFLOP/s": "_tflop_per_s",
     "ms": "_ms",
@@ -121,15 +122,19 @@ def sha256_of(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def load_table(name_or_path: str | Path) -> pd.DataFrame:
-    """Load ``data/NAME.csv`` (or a given path), validated against its manifest.
-
-    Returns a DataFrame with typed columns: floats, ints, bools, ``datetime.date`` for
-    dates, and None where an optional cell is empty.
-    """
+def table_path(name_or_path: str | Path) -> Path:
+    """``data/NAME.csv`` for a table name; a path ending in .csv is taken as it is."""
     path = Path(name_or_path)
-    if path.suffix != ".csv":
-        path = data_dir() / f"{name_or_path}.csv"
+    return path if path.suffix == ".csv" else data_dir() / f"{name_or_path}.csv"
+
+
+def load_rows(name_or_path: str | Path) -> list[dict[str, Any]]:
+    """The rows of ``data/NAME.csv`` (or a given path), validated against its manifest.
+
+    Cells are typed: float, int, bool, ``datetime.date``; an empty optional cell is None.
+    Lines starting with ``#`` are comments.
+    """
+    path = table_path(name_or_path)
     if not path.exists():
         raise DataError(path, "file not found")
     manifest = read_manifest(path)
@@ -141,11 +146,17 @@ def load_table(name_or_path: str | Path) -> pd.DataFrame:
         extra = [c for c in header if c not in expected]
         if missing or extra:
             raise DataError(path, f"header does not match the manifest: missing {missing}, unexpected {extra}")
-        rows = [
+        return [
             {c.name: _parse_cell(path, i, c, raw.get(c.name)) for c in manifest.columns}
             for i, raw in enumerate(reader, start=1)
         ]
-    return pd.DataFrame(rows, columns=expected)
+
+
+def load_table(name_or_path: str | Path) -> pd.DataFrame:
+    """:func:`load_rows` as a DataFrame (empty optional numbers become NaN there)."""
+    path = table_path(name_or_path)
+    rows = load_rows(path)
+    return pd.DataFrame(rows, columns=[c.name for c in read_manifest(path).columns])
 
 
 def _parse_cell(path: Path, row: int, column: Column, raw: str | None) -> Any:
@@ -191,6 +202,224 @@ def _parse_cell(path: Path, row: int, column: Column, raw: str | None) -> Any:
 
 def load_api_prices(path: str | Path = "api_prices") -> list[ApiPrice]:
     """The API price table (``data/api_prices.csv``) as validated ApiPrice rows."""
-    table = load_table(path)
     fields = ApiPrice.__dataclass_fields__
-    return [ApiPrice(**{k: v for k, v in row.items() if k in fields}) for row in table.to_dict("records")]
+    return [ApiPrice(**{k: v for k, v in row.items() if k in fields}) for row in load_rows(path)]
+
+
+def load_gpu_prices(path: str | Path = "gpu_prices") -> list[GpuPrice]:
+    """The GPU rental table (``data/gpu_prices.csv``) as validated GpuPrice rows.
+
+    Beyond the manifest's checks, every ``source`` must be a web address and every
+    (gpu, pricing, provider) must appear once, so that a look-up by name is unambiguous.
+    """
+    csv_path = table_path(path)
+    fields = GpuPrice.__dataclass_fields__
+    prices: list[GpuPrice] = []
+    seen: dict[str, int] = {}
+    for i, row in enumerate(load_rows(csv_path), start=1):
+        if not str(row["source"]).startswith(("http://", "https://")):
+            raise DataError(csv_path, f"{row['source']!r} is not a web address", row=i, column="source")
+        price = GpuPrice(**{k: v for k, v in row.items() if k in fields})
+        if price.key in seen:
+            raise DataError(csv_path, f"{price.key} already appears in row {seen[price.key]}", row=i, column="provider")
+        seen[price.key] = i
+        prices.append(price)
+    return prices
+
+
+# ---------------------------------------------------------------------- models and GPUs (C12, C13)
+MODELS_DIR = "models"
+
+
+@dataclass(frozen=True)
+class Gpu:
+    """One row of ``data/gpus.csv``; memory converted once, by name, from GB to GiB.
+
+    ``nvidia_smi_total_gib`` (from ``data/gpu_reported_memory.csv``) and
+    ``cuda_per_smi`` (CUDA's total over nvidia-smi's, measured on the cards that have
+    both) are filled in by :func:`load_gpus`.
+    """
+
+    gpu: str
+    key: str
+    vendor: str
+    memory_gb: float
+    cuda_total_gib: float | None
+    memory_bandwidth_tb_per_s: float
+    bf16_dense_tflop_per_s: float | None
+    fp8_dense_tflop_per_s: float | None
+    source: str
+    retrieved: dt.date
+    nvidia_smi_total_gib: float | None = None
+    cuda_per_smi: float | None = None
+
+    @property
+    def memory_gib(self) -> float:
+        """Datasheet memory in GiB: ``memory_gb x 10^9 / 2^30`` [GiB]."""
+        return self.memory_gb * 1e9 / 2**30
+
+    @property
+    def budget_gib(self) -> float:
+        """Memory a vLLM budget starts from [GiB]; :attr:`budget_basis` says which reading.
+
+        What CUDA reports where a source shows it; else nvidia-smi's total scaled by the
+        CUDA / nvidia-smi ratio measured on other cards; else the datasheet in 10^9 bytes.
+        """
+        if self.cuda_total_gib is not None:
+            return self.cuda_total_gib
+        if self.nvidia_smi_total_gib is not None and self.cuda_per_smi is not None:
+            return self.nvidia_smi_total_gib * self.cuda_per_smi
+        return self.memory_gib
+
+    @property
+    def budget_basis(self) -> str:
+        if self.cuda_total_gib is not None:
+            return "CUDA-reported total (data/gpus.csv cuda_total_gib)"
+        if self.nvidia_smi_total_gib is not None and self.cuda_per_smi is not None:
+            return (f"nvidia-smi total x {self.cuda_per_smi:.4f}, CUDA's share of it on the cards that report both "
+                    "(data/gpu_reported_memory.csv)")
+        return "datasheet GB read as 10^9 bytes"
+
+
+def load_gpus(path: str | Path = "gpus", reported: str | Path = "gpu_reported_memory") -> dict[str, Gpu]:
+    """``data/gpus.csv`` as name -> Gpu (keyed by the display name), with reported totals joined."""
+    fields = Gpu.__dataclass_fields__
+    rows = load_rows(path)
+    smi = {r["key"]: r["nvidia_smi_total_mib"] / 1024 for r in load_rows(reported)}
+    unknown = sorted(set(smi) - {r["key"] for r in rows})
+    if unknown:
+        raise DataError(table_path(reported), f"keys not in {table_path(path).name}: {unknown}")
+    both = [r["cuda_total_gib"] / smi[r["key"]] for r in rows if r["cuda_total_gib"] is not None and r["key"] in smi]
+    ratio = min(both) if both else None  # the smallest share seen: the cautious reading
+    return {
+        row["gpu"]: Gpu(**{k: v for k, v in row.items() if k in fields},
+                        nvidia_smi_total_gib=smi.get(row["key"]), cuda_per_smi=ratio)
+        for row in rows
+    }
+
+
+def gpu_by_name(name: str, path: str | Path = "gpus") -> Gpu:
+    """The GPU called ``name`` (display name or key, any case); the error lists known names."""
+    gpus = load_gpus(path)
+    wanted = name.strip().lower()
+    for gpu in gpus.values():
+        if wanted in (gpu.gpu.lower(), gpu.key.lower()):
+            return gpu
+    known = ", ".join(f"{g.gpu!r} ({g.key})" for g in gpus.values())
+    raise DataError(table_path(path), f"unknown GPU {name!r}; known GPUs: {known}")
+
+
+def models_manifest() -> dict[str, Any]:
+    """``data/models/manifest.yaml``: file name -> its provenance and official parameter counts."""
+    path = data_dir() / MODELS_DIR / "manifest.yaml"
+    if not path.exists():
+        raise DataError(path, "file not found")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise DataError(path, f"not valid YAML: {exc}") from exc
+    files = raw.get("files") if isinstance(raw, dict) else None
+    if not isinstance(files, dict) or not files:
+        raise DataError(path, "expected a 'files' mapping")
+    for name, entry in files.items():
+        for key in ("source", "retrieved", "sha256", "official_total_params", "official_active_params"):
+            if key not in entry:
+                raise DataError(path, f"entry {name} lacks {key!r}")
+    return files
+
+
+def model_names() -> list[str]:
+    """Stems of the model configs in ``data/models/`` (``llama-4-scout``, ...)."""
+    return [name.removesuffix(".json") for name in models_manifest()]
+
+
+def load_model_config(name_or_path: str | Path) -> tuple[dict, Path]:
+    """A model's config.json as a dict, and its path.
+
+    ``name_or_path`` is a stem of ``data/models/`` (``llama-3.3-70b``) or a path to any
+    config.json. A file of ``data/models/`` must match the sha256 its manifest records.
+    Raises DataError naming the file when it is missing or not a JSON object.
+    """
+    import json
+
+    candidate = Path(name_or_path)
+    models = data_dir() / MODELS_DIR
+    named = models / f"{name_or_path}.json"
+    if str(name_or_path).endswith(".json") or "/" in str(name_or_path):
+        if not candidate.exists():
+            raise DataError(candidate, "file not found")
+    elif named.exists():
+        candidate = named
+    else:
+        raise DataError(named, f"no such model; known models: {', '.join(model_names())}")
+    try:
+        config = json.loads(candidate.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DataError(candidate, f"not valid JSON: {exc}") from exc
+    if not isinstance(config, dict):
+        raise DataError(candidate, "a config.json must hold a JSON object")
+    if candidate.resolve().parent == models.resolve():
+        entry = models_manifest().get(candidate.name)
+        if entry is None:
+            raise DataError(candidate, "not listed in data/models/manifest.yaml")
+        if sha256_of(candidate) != entry["sha256"]:
+            raise DataError(candidate, "sha256 differs from data/models/manifest.yaml (update the manifest)")
+    return config, candidate
+
+
+def load_model_spec(name_or_path: str | Path):  # -> selfhost.modelspec.ModelSpec
+    """A :class:`selfhost.modelspec.ModelSpec` from a model name or config path."""
+    from selfhost.modelspec import from_config
+
+    config, path = load_model_config(name_or_path)
+    return from_config(config, path.stem, str(path))
+
+
+def load_vllm_overheads(path: str | Path = "vllm_overheads"):  # -> selfhost.memory.Overheads
+    """The default :class:`selfhost.memory.Overheads` from ``data/vllm_overheads.csv``."""
+    from selfhost.memory import Overheads
+
+    csv_path = table_path(path)
+    rows = {row["quantity"]: row for row in load_rows(csv_path)}
+    needed = ("activation_gib_per_ktok", "non_torch_gib", "non_torch_extra_gib_when_tp", "cuda_graph_gib")
+    for name in needed:
+        if name not in rows:
+            raise DataError(csv_path, f"no row for {name!r}", column="quantity")
+    width = rows["activation_gib_per_ktok"]["reference_width"]
+    if width is None:
+        raise DataError(csv_path, "the activation row needs a reference_width", column="reference_width")
+    return Overheads(rows["activation_gib_per_ktok"]["value"], width, rows["non_torch_gib"]["value"],
+                     rows["non_torch_extra_gib_when_tp"]["value"], rows["cuda_graph_gib"]["value"])
+
+
+def load_runs(workload: str | None = None, runs_dir: str | Path | None = None) -> pd.DataFrame:
+    """The recorded live engine runs (``data/runs/<workload>/*.json``) as one table.
+
+    Every record is validated against :data:`selfhost.runs.SCHEMA` (a malformed one
+    raises DataError naming the file and field); the table has one row per run
+    (:func:`selfhost.serving.runs_frame`).
+    """
+    from selfhost import runs, serving
+
+    folder = Path(runs_dir) if runs_dir is not None else data_dir() / "runs"
+    if not folder.is_dir():
+        raise DataError(folder, "no recorded runs: run `make live` to record some")
+    return serving.runs_frame(runs.read_records(folder, workload))
+
+
+def load_engine_model_config(name: str = "tiny-llama") -> dict[str, Any]:
+    """``data/engines/<name>/config.json``, checked against its manifest's sha256."""
+    import json
+
+    folder = data_dir() / "engines" / name
+    manifest_file = folder / "manifest.yaml"
+    if not manifest_file.exists():
+        raise DataError(manifest_file, "file not found")
+    manifest = yaml.safe_load(manifest_file.read_text())
+    config_file = folder / "config.json"
+    entry = (manifest.get("files") or {}).get("config.json")
+    if entry is None:
+        raise DataError(manifest_file, "config.json is not listed under files")
+    if sha256_of(config_file) != entry["sha256"]:
+        raise DataError(config_file, "sha256 differs from the manifest (update data/engines/<name>/manifest.yaml)")
+    return json.loads(config_file.read_text())

@@ -1,0 +1,103 @@
+"""The MoE VRAM trap (C12): memory follows total parameters, compute per token follows active.
+
+A mixture-of-experts layer routes each token to ``k`` of ``E`` experts, so one token
+multiplies only the active parameters; but every expert must sit in GPU memory because the
+next token may pick any of them. During decoding a server runs one step for a whole batch
+of sequences, and the experts that step touches are the union of every token's picks:
+:func:`weights_read_per_step` counts the bytes a decode step reads as the batch grows,
+using :func:`selfhost.modelspec.expected_distinct_experts` (uniform routing).
+
+Pure functions; no I/O.
+
+References
+----------
+Shazeer et al. 2017, "Outrageously Large Neural Networks: The Sparsely-Gated
+Mixture-of-Experts Layer"; Fedus et al. 2022, Switch Transformers (top-1 routing); Meta,
+Llama 4 model card (2025-04-05): Scout 17B active / 109B total.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from selfhost.modelspec import ModelSpec, expected_distinct_experts
+from selfhost.params import check_int, check_number
+from selfhost.verdicts import CONDITIONAL, FAILS, HOLDS, Verdict
+
+
+def weights_read_per_step(spec: ModelSpec, batch: int, bytes_per_param: float = 2.0) -> float:
+    """Bytes of weights one decode step reads for ``batch`` sequences, uniform routing [B].
+
+    Everything but the routed experts is read once per step (the input embedding only for
+    the batch's rows, counted as zero); each MoE layer reads the experts the batch touches.
+
+    >>> from selfhost.modelspec import ModelSpec
+    >>> spec = ModelSpec("t", "MixtralForCausalLM", "mixtral", 8, 1, 10, True, 2, 1, 4, ("moe",), (None,),
+    ...                  moe_intermediate_size=16, num_experts=4, experts_per_token=1)
+    >>> weights_read_per_step(spec, 1, 1.0) < weights_read_per_step(spec, 64, 1.0)
+    True
+    """
+    check_int("batch", batch, ge=1)
+    check_number("bytes_per_param", bytes_per_param, gt=0)
+    p = spec.params()
+    dense_part = p.text_total - p.embedding - p.routed_experts
+    if not spec.is_moe:
+        return dense_part * bytes_per_param
+    touched = expected_distinct_experts(spec.num_experts, spec.experts_per_token, batch)
+    experts = spec.moe_layers * touched * spec.expert_params()
+    return (dense_part + experts) * bytes_per_param
+
+
+@dataclass(frozen=True)
+class TrapFigures:
+    """The C12 numbers for one model."""
+
+    total_params: float
+    active_params: float
+    vision_params: float
+    bf16_weights_gib: float
+    busy_expert_coverage_share: float
+
+
+def trap_figures(spec: ModelSpec, busy_batch: int) -> TrapFigures:
+    """Total, active and vision parameters, 16-bit weights, and the expert share a busy step touches."""
+    p = spec.params()
+    coverage = (expected_distinct_experts(spec.num_experts, spec.experts_per_token, busy_batch) / spec.num_experts
+                if spec.is_moe else 1.0)
+    return TrapFigures(p.total, p.active, p.vision, 2.0 * p.total / 2**30, coverage)
+
+
+def c12_verdict(fig: TrapFigures, claimed_total: float, claimed_active: float, gpu_memory_gib: float,
+                tolerance: float = 0.02, busy_coverage: float = 0.9) -> Verdict:
+    """The verdict on C12 ("17B active, 109B loaded") from the config's counts.
+
+    Holds when the config reproduces both claimed counts within ``tolerance`` and the
+    16-bit weights exceed ``gpu_memory_gib`` (so all experts must be loaded, across GPUs);
+    the share of experts a busy decode step touches is reported beside. "Holds only under
+    conditions" when the counts match but the weights fit one GPU; "does not hold" when a
+    count is off.
+    """
+    check_number("tolerance", tolerance, gt=0, le=1)
+    check_number("busy_coverage", busy_coverage, gt=0, le=1)
+    total_off = fig.total_params / claimed_total - 1
+    active_off = fig.active_params / claimed_active - 1
+    figures = {
+        "total_params_count": fig.total_params, "active_params_count": fig.active_params,
+        "vision_params_count": fig.vision_params, "total_over_active_x": fig.total_params / fig.active_params,
+        "bf16_weights_gib": fig.bf16_weights_gib, "busy_expert_coverage_share": fig.busy_expert_coverage_share,
+    }
+    if abs(total_off) > tolerance or abs(active_off) > tolerance:
+        return Verdict("C12", FAILS, f"The config gives {fig.total_params / 1e9:.1f}B total and "
+                       f"{fig.active_params / 1e9:.1f}B active parameters, not the claimed counts.", figures,
+                       ("the claimed counts differ from the model's own config",))
+    reason = (f"The config gives {fig.total_params / 1e9:.1f}B parameters to load ({fig.vision_params / 1e9:.2f}B of "
+              f"them the vision encoder) and {fig.active_params / 1e9:.1f}B per token: "
+              f"{fig.bf16_weights_gib:.0f} GiB in 16-bit, and a busy decode step touches "
+              f"{fig.busy_expert_coverage_share:.0%} of the experts.")
+    if fig.bf16_weights_gib <= gpu_memory_gib:
+        return Verdict("C12", CONDITIONAL, reason, figures,
+                       ("the 16-bit weights fit one GPU of the size given, so the trap is one of cost, not of fit",))
+    if fig.busy_expert_coverage_share < busy_coverage:
+        return Verdict("C12", CONDITIONAL, reason, figures,
+                       ("at the batch given a step reads only part of the experts; memory still follows the total",))
+    return Verdict("C12", HOLDS, reason, figures)
