@@ -45,8 +45,14 @@ publish:
 	$(VENV)/bin/ghp-import --no-jekyll --push --force --remote $(REMOTE) --branch gh-pages \
 		--message "Publish the book from $$(git rev-parse --short HEAD)" _build/html
 
-bench:
-	$(PYTHON) scripts/bench.py
+bench: $(STAMP)
+	$(PY) scripts/bench.py $(BENCH_ARGS)
+
+# Record live engine runs into data/runs/: vLLM's CPU build here, or your running server
+# (make live URL=http://host:port ENGINE=sglang [LIVE_ARGS="--hardware '1x H100' --model NAME"]).
+.PHONY: live
+live: $(STAMP)
+	$(VENV)/bin/selfhost live $(if $(URL),--url $(URL)) $(if $(ENGINE),--engine $(ENGINE)) $(LIVE_ARGS)
 
 clean:
 	rm -rf _build book/analyses book/ledger.md

@@ -16,7 +16,7 @@ from selfhost import __version__
 from selfhost.errors import SelfhostError
 
 #: Modules that add a subcommand (each has ``register(subparsers)``).
-COMMANDS: list[str] = []
+COMMANDS: list[str] = ["selfhost.cli_breakeven", "selfhost.cli_live", "selfhost.cli_memory"]
 
 
 def _book(args: argparse.Namespace) -> int:

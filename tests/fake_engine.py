@@ -1,0 +1,69 @@
+"""A stand-in for an engine process, for the harness's fault tests (run as a script).
+
+``python fake_engine.py PORT MODE`` where MODE is:
+- ``crash``: print a few log lines and exit 1 without listening (an engine that fails to start);
+- ``die-on-request``: an OpenAI-like server (/health, /v1/models, /metrics) that exits the
+  moment a completion is requested (an engine that dies mid-run);
+- ``not-openai``: a web server that answers 200 with an HTML page everywhere;
+- ``hang``: print a line and sleep (an engine that never answers).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+METRICS = """# TYPE vllm:prompt_tokens_total counter
+vllm:prompt_tokens_total{model_name="fake"} 0.0
+# TYPE vllm:num_requests_running gauge
+vllm:num_requests_running{model_name="fake"} 0.0
+"""
+
+
+def main() -> None:
+    port, mode = int(sys.argv[1]), sys.argv[2]
+    print(f"fake engine starting on {port} in mode {mode}", flush=True)
+    if mode == "crash":
+        print("RuntimeError: not enough memory for the KV cache (fake)", flush=True)
+        sys.exit(1)
+    if mode == "hang":
+        time.sleep(3600)
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def _send(self, code: int, body: str, ctype: str = "application/json") -> None:
+            data = body.encode()
+            self.send_response(code)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self) -> None:  # noqa: N802
+            if mode == "not-openai":
+                self._send(200, "<html><body>hello</body></html>", "text/html")
+            elif self.path == "/health":
+                self._send(200, "")
+            elif self.path == "/v1/models":
+                self._send(200, json.dumps({"object": "list", "data": [{"id": "fake", "object": "model"}]}))
+            elif self.path == "/metrics":
+                self._send(200, METRICS, "text/plain")
+            else:
+                self._send(404, "{}")
+
+        def do_POST(self) -> None:  # noqa: N802
+            if self.path.startswith("/v1/completions"):
+                print("fake engine: dying on a completion request", flush=True)
+                os._exit(3)
+            self._send(404, "{}")
+
+    HTTPServer(("127.0.0.1", port), Handler).serve_forever()
+
+
+if __name__ == "__main__":
+    main()
