@@ -227,9 +227,10 @@ def run_specs(
     tokenizer: str | None,
     server: eng.VllmServer | None = None,
     progress: Callable[[str], None] = print,
+    session_id: str | None = None,
 ) -> list[Path]:
     """Run ``specs`` in order against one server (one session); stop after a dead engine."""
-    session_id = uuid.uuid4().hex[:12]
+    session_id = session_id or uuid.uuid4().hex[:12]
     written = []
     for spec in specs:
         t0 = time.monotonic()
@@ -250,6 +251,33 @@ def _model_record(model_dir: Path, name: str) -> dict[str, Any]:
             "config": json.loads((model_dir / "config.json").read_text())}
 
 
+def pair_key(spec: RunSpec) -> tuple:
+    """What a caching-on run and its caching-off twin share: same prompts, same repetition."""
+    return (spec.workload, spec.rep, spec.seed, spec.variant if spec.workload == "long_prompt" else "")
+
+
+def interleave(on: list[RunSpec], off: list[RunSpec]) -> list[RunSpec]:
+    """Caching-on runs in order, each followed at once by its caching-off twin (if any).
+
+    Running the two variants back to back, rather than one server's whole plan after the
+    other's, means a slow drift in the machine (other load, thermal state) touches both
+    sides of each pair alike, so it cancels in the speedup.
+
+    >>> from selfhost.workloads import Plan
+    >>> p = Plan(reps=1, prefix_configs=((1024, 0.5),), long_prompt_lens=(8000,), long_prompt_lens_no_caching=(8000,))
+    >>> [(s.workload, s.variant) for s in interleave(p.prefix(True), p.prefix(False))]
+    [('prefix', 'caching-on'), ('prefix', 'caching-off')]
+    """
+    twins = {pair_key(s): s for s in off}
+    order: list[RunSpec] = []
+    for spec in on:
+        order.append(spec)
+        twin = twins.pop(pair_key(spec), None)
+        if twin is not None:
+            order.append(twin)
+    return order + [s for s in off if pair_key(s) in twins]
+
+
 def record_cpu_runs(
     runs_dir: Path,
     plan: Plan = Plan(),
@@ -259,29 +287,42 @@ def record_cpu_runs(
     kv_cache_space_gib: float = 1.0,
     progress: Callable[[str], None] = print,
 ) -> list[Path]:
-    """``make live`` here: launch vLLM (CPU) twice, caching on then off, and record runs."""
+    """``make live`` here: two vLLM (CPU) servers, prefix caching on and off, runs interleaved.
+
+    Both servers stay up for the whole session; each caching-on run is followed by its
+    caching-off twin (:func:`interleave`), so that the on/off speedups compare runs made
+    under the same machine conditions.
+    """
     model_dir = eng.prepare_model()
     model = _model_record(model_dir, eng.SERVED_NAME_DEFAULT)
     hardware = _hardware(None)
     max_len = max(eng.DEFAULT_MAX_MODEL_LEN, plan.max_prompt_len + 64)
-    written: list[Path] = []
+    specs: dict[bool, list[RunSpec]] = {True: [], False: []}
     for caching in (True, False):
-        specs: list[RunSpec] = []
         if caching and "throughput" in workloads:
-            specs += plan.throughput()
+            specs[caching] += plan.throughput()
         if "prefix" in workloads:
-            specs += plan.prefix(caching)
+            specs[caching] += plan.prefix(caching)
         if "long_prompt" in workloads:
-            specs += plan.long_prompt(caching)
-        if not specs:
-            continue
-        server = eng.VllmServer(model_dir, port or eng.free_port(), prefix_caching=caching,
-                                kv_cache_space_gib=kv_cache_space_gib, max_model_len=max_len)
-        with server as info:
+            specs[caching] += plan.long_prompt(caching)
+    needed = [c for c in (True, False) if specs[c]]
+    written: list[Path] = []
+    with contextlib.ExitStack() as stack:
+        servers: dict[bool, tuple[eng.VllmServer, eng.ServerInfo]] = {}
+        for caching in needed:
+            chosen = port + len(servers) if port else eng.free_port(eng.PORT_RANGE.start + 10 * len(servers))
+            server = eng.VllmServer(model_dir, chosen, prefix_caching=caching,
+                                    kv_cache_space_gib=kv_cache_space_gib, max_model_len=max_len)
+            info = stack.enter_context(server)
+            servers[caching] = (server, info)
             progress(f"vLLM {info.engine_version} up on {info.base_url} in {info.startup_s:.0f} s "
                      f"(prefix caching {'on' if caching else 'off'})")
-            written += run_specs(info, specs, runs_dir, hardware=hardware, model=model, tokenizer=str(model_dir),
-                                 server=server, progress=progress)
+        sessions = {caching: uuid.uuid4().hex[:12] for caching in servers}
+        for spec in interleave(specs[True], specs[False]):
+            caching = bool(spec.prefix_caching) if spec.prefix_caching is not None else True
+            server, info = servers[caching]
+            written += run_specs(info, [spec], runs_dir, hardware=hardware, model=model, tokenizer=str(model_dir),
+                                 server=server, progress=progress, session_id=sessions[caching])
     return written
 
 
