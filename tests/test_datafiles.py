@@ -7,6 +7,14 @@ from selfhost import paths
 from selfhost.datafiles import load_api_prices, load_table, read_manifest, sha256_of
 from selfhost.errors import DataError
 
+def source_is_resolvable(source: str) -> bool:
+    """An http(s) address, or a file of this repository (a script or run record that measured it)."""
+    if source.startswith(("https://", "http://")):
+        return True
+    path = source.split()[0]
+    return (paths.ROOT / path).exists()
+
+
 TABLES = sorted(p for p in (paths.ROOT / "data").glob("*.csv"))
 
 
@@ -20,7 +28,8 @@ def test_every_table_loads_and_matches_its_manifest_checksum(table: Path):
     assert manifest.sha256 == sha256_of(table), f"{table.name} changed: update sha256 in {manifest.path.name}"
     frame = load_table(table)
     assert len(frame) > 0
-    assert frame["source"].str.startswith("http").all()
+    for i, source in enumerate(frame["source"], start=1):
+        assert source_is_resolvable(source), f"{table.name}, row {i}: source {source!r} is neither an address nor a file here"
     assert all(isinstance(d, dt.date) for d in frame["retrieved"])
 
 
