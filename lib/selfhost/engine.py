@@ -225,17 +225,29 @@ def port_is_free(port: int, host: str = HOST) -> bool:
     return True
 
 
-def free_port(start: int = PORT_RANGE.start) -> int:
-    """The first free port in :data:`PORT_RANGE` from ``start``."""
-    for port in range(start, PORT_RANGE.stop):
+def free_port(start: int = PORT_RANGE.start, ports: range = PORT_RANGE) -> int:
+    """The first free port in ``ports`` (default :data:`PORT_RANGE`) from ``start``."""
+    for port in range(max(start, ports.start), ports.stop):
         if port_is_free(port):
             return port
-    raise EngineStartError(f"no free port in {PORT_RANGE.start}-{PORT_RANGE.stop - 1}")
+    raise EngineStartError(f"no free port in {ports.start}-{ports.stop - 1}")
 
 
-def http_get(url: str, timeout_s: float = 5.0) -> tuple[int, str]:
+#: The environment variable an attached server's API key comes from (never a parameter or a
+#: notebook: papermill writes parameters into the executed notebook). vLLM's benchmark
+#: client reads the same variable.
+API_KEY_ENV = "OPENAI_API_KEY"
+
+
+def auth_headers() -> dict[str, str]:
+    """``Authorization: Bearer <key>`` when ``$OPENAI_API_KEY`` is set, else nothing."""
+    key = os.environ.get(API_KEY_ENV, "").strip()
+    return {"Authorization": f"Bearer {key}"} if key else {}
+
+
+def http_get(url: str, timeout_s: float = 5.0, headers: dict[str, str] | None = None) -> tuple[int, str]:
     """GET ``url``: (status, body). Raises OSError when nothing answers."""
-    req = urllib.request.Request(url, headers={"Accept": "application/json, text/plain"})
+    req = urllib.request.Request(url, headers={"Accept": "application/json, text/plain", **(headers or {})})
     try:
         with urllib.request.urlopen(req, timeout=timeout_s) as resp:  # noqa: S310 (local URLs)
             return resp.status, resp.read().decode("utf-8", "replace")
@@ -286,9 +298,12 @@ class ServerInfo:
 
 def _models_of(base_url: str, timeout_s: float = 5.0) -> list[str]:
     try:
-        status, body = http_get(f"{base_url}/v1/models", timeout_s)
+        status, body = http_get(f"{base_url}/v1/models", timeout_s, auth_headers())
     except (OSError, ValueError) as exc:
         raise NotOpenAICompatible(f"{base_url}: nothing answers at /v1/models ({exc})") from None
+    if status == 401:
+        raise NotOpenAICompatible(f"{base_url}/v1/models answered HTTP 401: the server wants an API key; "
+                                  f"export {API_KEY_ENV}=<key> (it is read from the environment only)")
     if status != 200:
         raise NotOpenAICompatible(f"{base_url}/v1/models answered HTTP {status}: not an OpenAI-compatible server")
     try:
@@ -355,6 +370,8 @@ class VllmServer:
         Give up (and kill the engine) after this long without an answer [s].
     extra_args : list[str]
         More server flags.
+    ports : range
+        The ports this launch may use (default :data:`PORT_RANGE`).
 
     Examples
     --------
@@ -373,9 +390,11 @@ class VllmServer:
         served_name: str = SERVED_NAME_DEFAULT,
         extra_args: list[str] | None = None,
         log_dir: Path | None = None,
+        ports: range = PORT_RANGE,
     ) -> None:
-        if port not in PORT_RANGE:
-            raise EngineStartError(f"port {port} is outside {PORT_RANGE.start}-{PORT_RANGE.stop - 1}")
+        if port not in ports:
+            raise EngineStartError(f"port {port} is outside {ports.start}-{ports.stop - 1}")
+        self.ports = ports
         self.model_dir, self.port = Path(model_dir), port
         self.prefix_caching, self.kv_cache_space_gib = prefix_caching, kv_cache_space_gib
         self.max_model_len, self.startup_timeout_s = max_model_len, startup_timeout_s
@@ -408,7 +427,7 @@ class VllmServer:
     def start(self) -> ServerInfo:
         if not port_is_free(self.port):
             raise EngineStartError(f"port {self.port} on {HOST} is already in use: stop what listens there "
-                                   "or choose another port in 8200-8299")
+                                   f"or choose another port in {self.ports.start}-{self.ports.stop - 1}")
         env = dict(os.environ, VLLM_CPU_KVCACHE_SPACE=f"{self.kv_cache_space_gib:g}",
                    TOKENIZERS_PARALLELISM="false", VLLM_NO_USAGE_STATS="1", DO_NOT_TRACK="1",
                    HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")

@@ -204,9 +204,13 @@ def read_record(path: Path) -> dict[str, Any]:
 
 
 def read_records(runs_dir: Path, workload: str | None = None) -> list[dict[str, Any]]:
-    """Every run record under ``runs_dir`` (or one workload's), validated, in time order."""
+    """Every run record under ``runs_dir`` (or one workload's), validated, in time order.
+
+    Only the workload folders are read: other folders (``overload/``, whose records have
+    their own schema in :mod:`selfhost.overload`) are left alone.
+    """
     if workload is not None and workload not in WORKLOADS:
         raise DataError(runs_dir, f"unknown workload {workload!r}; known: {WORKLOADS}")
-    pattern = f"{workload}/*.json" if workload else "*/*.json"
-    records = [read_record(p) for p in sorted(Path(runs_dir).glob(pattern))]
+    files = [p for w in ((workload,) if workload else WORKLOADS) for p in sorted(Path(runs_dir).glob(f"{w}/*.json"))]
+    records = [read_record(p) for p in files]
     return sorted(records, key=lambda r: r["started_at"])
