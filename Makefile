@@ -36,6 +36,7 @@ refresh: $(STAMP)
 # Headless Chromium for the rendered-chart test (Debian's package).
 test-deps:
 	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+	@command -v promtool >/dev/null || { apt-get update -qq && apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
 
 test: book test-deps
 	$(PY) -m pytest tests lib notebooks --nbval-lax --nbval-sanitize-with tests/nbval-sanitize.cfg
@@ -53,6 +54,12 @@ bench: $(STAMP)
 .PHONY: live
 live: $(STAMP)
 	$(VENV)/bin/selfhost live $(if $(URL),--url $(URL)) $(if $(ENGINE),--engine $(ENGINE)) $(LIVE_ARGS)
+
+# Record an overload run with Prometheus watching into data/runs/overload/ (C14): vLLM's CPU
+# build here, or your server (make overload URL=http://host:port OVERLOAD_ARGS="--ttft-slo-ms 800").
+.PHONY: overload
+overload: $(STAMP) test-deps
+	$(VENV)/bin/selfhost monitor overload $(if $(URL),--url $(URL)) $(if $(ENGINE),--engine $(ENGINE)) $(OVERLOAD_ARGS)
 
 clean:
 	rm -rf _build book/analyses book/ledger.md

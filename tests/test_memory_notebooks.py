@@ -46,7 +46,7 @@ def test_gpu_memory_page_with_8k_context(tmp_path):
     by_hand = int(kv_gib * 2**30 // (16 * 80 * 2 * 8 * 128 * 2)) / (8192 / 16)  # blocks / blocks per request
     assert glued["c07_int4_sequences"] == pytest.approx(by_hand, rel=1e-6)
     assert glued["runs_equal_count"] == glued["runs_count"]
-    assert {v["id"] for v in verdicts} == {"C13", "C07"}
+    assert {v["id"] for v in verdicts} == {"C13"}  # C07 is recorded on the capacity page
 
 
 @pytest.mark.slow

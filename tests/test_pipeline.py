@@ -23,7 +23,8 @@ def test_every_notebook_has_a_tagged_parameters_cell_of_typed_literals():
         params = pipeline.parameters_of(nb)
         assert params, f"{nb.name} has no parameters cell"
         for name, p in params.items():
-            assert p["inferred_type_name"] in pipeline.PYTHON_TYPES, f"{nb.name}: {name} has no simple type"
+            kinds = [k.strip() for k in p["inferred_type_name"].split("|")]
+            assert all(k in pipeline.PYTHON_TYPES or k == "None" for k in kinds), f"{nb.name}: {name} has no simple type"
             assert p["help"], f"{nb.name}: {name} has no comment"
 
 

@@ -145,6 +145,8 @@ def near_verdict(
     article_tok_per_day: float,
     tolerance_x: float,
     baseline: str,
+    capacity_breakevens: Mapping[str, float] | None = None,
+    capacity_note: str = "",
 ) -> Verdict:
     """Verdict on "the break-even against <baseline> is ~N tokens/day" (C02, C03).
 
@@ -152,48 +154,83 @@ def near_verdict(
     factor ``tolerance_x`` of it. All near: holds. None near: does not hold. Some: holds
     only for those APIs, which the conditions name.
 
+    With ``capacity_breakevens`` (the break-even when each GPU serves a limited number of
+    tokens a day, :func:`selfhost.capacity.capacity_breakeven_tok_per_day`; ``inf`` where
+    no volume breaks even) the verdict is judged on those, and the flat break-evens (one
+    GPU serves any volume, the article's assumption) are reported beside them.
+
     Parameters
     ----------
     claim_id : str
         ``C02`` or ``C03``.
     breakevens : Mapping[str, float]
-        provider/model -> break-even volume [tok/day].
+        provider/model -> break-even volume with the GPU count fixed [tok/day].
     article_tok_per_day : float
         The article's figure [tok/day].
     tolerance_x : float
         How far from the article's figure still counts as "around" it [1].
     baseline : str
         Words for the APIs compared against ("current frontier APIs").
+    capacity_breakevens : Mapping[str, float], optional
+        provider/model -> break-even volume with capacity per GPU [tok/day]; ``inf``: never.
+    capacity_note : str
+        What the capacity is (model, GPU, latency target), for the conditions.
     """
     if not breakevens:
         raise ValueError(f"{claim_id}: no break-even volumes to judge")
-    near = sorted(k for k, v in breakevens.items() if within(v, article_tok_per_day, tolerance_x))
-    below = sorted(k for k, v in breakevens.items() if v < article_tok_per_day / tolerance_x)
-    above = sorted(k for k, v in breakevens.items() if v > article_tok_per_day * tolerance_x)
-    values = list(breakevens.values())
-    figures = {
+    judged = dict(capacity_breakevens) if capacity_breakevens is not None else dict(breakevens)
+    near = sorted(k for k, v in judged.items() if within(v, article_tok_per_day, tolerance_x))
+    below = sorted(k for k, v in judged.items() if v < article_tok_per_day / tolerance_x)
+    never = sorted(k for k, v in judged.items() if math.isinf(v))
+    above = sorted(k for k, v in judged.items() if article_tok_per_day * tolerance_x < v < math.inf)
+    flat = list(breakevens.values())
+    finite = [v for v in judged.values() if math.isfinite(v)]
+    figures: dict[str, float | int] = {
         "article_breakeven_tok_per_day": article_tok_per_day,
-        "breakeven_min_tok_per_day": min(values),
-        "breakeven_max_tok_per_day": max(values),
+        "breakeven_min_tok_per_day": min(flat),
+        "breakeven_max_tok_per_day": max(flat),
         "near_count": len(near),
         "apis_count": len(breakevens),
         "tolerance_x": tolerance_x,
     }
-    span = f"{min(values) / 1e6:,.1f}M to {max(values) / 1e6:,.1f}M tokens/day"
-    if len(near) == len(breakevens):
+    if capacity_breakevens is not None:
+        figures["never_breaks_even_count"] = len(never)
+        if finite:
+            figures["capacity_breakeven_min_tok_per_day"] = min(finite)
+            figures["capacity_breakeven_max_tok_per_day"] = max(finite)
+    span = f"{min(flat) / 1e6:,.1f}M to {max(flat) / 1e6:,.1f}M tokens/day"
+    target = f"{article_tok_per_day / 1e6:,.0f}M tokens/day"
+    capacity_words = f" ({capacity_note})" if capacity_note else ""
+    if never and len(never) == len(judged):
+        return Verdict(claim_id, FAILS,
+                       f"Once one GPU's capacity is counted{capacity_words}, no volume breaks even against any of the "
+                       f"{len(judged)} {baseline}: a GPU's full day of tokens is worth less at their prices than the "
+                       f"GPU costs. Counting no capacity limit, the break-even would span {span}.", figures,
+                       (f"it would hold only if one GPU served at least {min(flat) / 1e6:,.1f}M tokens/day (the "
+                        "break-even against the dearest of them) within the latency target at the article's GPU "
+                        "price, or the GPU cost less per token served",))
+    if len(near) == len(judged):
         return Verdict(claim_id, HOLDS, f"Against every one of the {len(near)} {baseline} the break-even lies "
-                       f"within {tolerance_x:g}x of {article_tok_per_day / 1e6:,.0f}M tokens/day ({span}).", figures)
+                       f"within {tolerance_x:g}x of {target} ({span}).", figures)
     if not near:
-        return Verdict(claim_id, FAILS, f"Against none of the {len(breakevens)} {baseline} does the break-even lie "
-                       f"within {tolerance_x:g}x of {article_tok_per_day / 1e6:,.0f}M tokens/day: it spans {span}.",
-                       figures)
+        return Verdict(claim_id, FAILS, f"Against none of the {len(judged)} {baseline} does the break-even lie "
+                       f"within {tolerance_x:g}x of {target}: it spans {span}"
+                       + (f"; against {len(never)} of them no volume breaks even once capacity is counted{capacity_words}"
+                          if never else "") + ".", figures)
     conditions = [f"the API replaced is one of: {', '.join(near)}"]
     if below:
         conditions.append(f"not for {', '.join(below)}: dearer, the break-even is lower")
     if above:
         conditions.append(f"not for {', '.join(above)}: cheaper, the break-even is higher")
-    reason = (f"The break-even lies within {tolerance_x:g}x of {article_tok_per_day / 1e6:,.0f}M tokens/day against "
-              f"{len(near)} of {len(breakevens)} {baseline}; across all of them it spans {span}.")
+    if never:
+        conditions.append(f"not for {', '.join(never)}: once one GPU's capacity is counted{capacity_words}, "
+                          "no volume breaks even")
+    if capacity_breakevens is not None:
+        conditions.append(f"one GPU serves the break-even volume{capacity_words}; beyond it the self-host cost steps "
+                          "up a GPU at a time")
+    reason = (f"The break-even lies within {tolerance_x:g}x of {target} against "
+              f"{len(near)} of {len(judged)} {baseline}; across all of them it spans {span}"
+              + (f", and against {len(never)} no volume breaks even once capacity is counted" if never else "") + ".")
     return Verdict(claim_id, CONDITIONAL, reason, figures, tuple(conditions))
 
 

@@ -16,7 +16,7 @@ from selfhost import __version__
 from selfhost.errors import SelfhostError
 
 #: Modules that add a subcommand (each has ``register(subparsers)``).
-COMMANDS: list[str] = ["selfhost.cli_breakeven", "selfhost.cli_live", "selfhost.cli_memory"]
+COMMANDS: list[str] = ["selfhost.cli_breakeven", "selfhost.cli_capacity", "selfhost.cli_live", "selfhost.cli_memory", "selfhost.cli_monitor"]
 
 
 def _book(args: argparse.Namespace) -> int:

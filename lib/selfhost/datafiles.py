@@ -423,3 +423,83 @@ def load_engine_model_config(name: str = "tiny-llama") -> dict[str, Any]:
     if sha256_of(config_file) != entry["sha256"]:
         raise DataError(config_file, "sha256 differs from the manifest (update data/engines/<name>/manifest.yaml)")
     return json.loads(config_file.read_text())
+
+
+# ---------------------------------------------------------------------- throughput and capacity (C07, C15)
+CAPACITY_RUNS_DIR = "capacity_runs"
+
+
+def load_capacity_runs(workload: str | None = None) -> pd.DataFrame:
+    """The CPU capacity runs (``data/capacity_runs/<workload>/*.json``, written by
+    scripts/record_capacity_runs.py), validated, one row per run (:func:`load_runs`), with
+    the load average at each run's start (``load_avg_1m_at_start``) added."""
+    from selfhost import runs, serving
+
+    folder = data_dir() / CAPACITY_RUNS_DIR
+    if not folder.is_dir():
+        raise DataError(folder, "no recorded capacity runs: run scripts/record_capacity_runs.py")
+    records = runs.read_records(folder, workload)
+    if not records:
+        raise DataError(folder, f"no recorded {workload or ''} runs: run scripts/record_capacity_runs.py")
+    frame = serving.runs_frame(records)
+    if not frame.empty:
+        by_id = {r["run_id"]: r["workload"]["params"].get("load_avg_1m_at_start") for r in records}
+        frame["load_avg_1m_at_start"] = frame["run_id"].map(by_id)
+    return frame
+
+
+def published_serving_implied(path: str | Path = "published_serving") -> pd.DataFrame:
+    """``data/published_serving.csv`` with the roofline's prediction and the implied efficiency per row.
+
+    Columns added: ``kind`` (bandwidth, compute, overall), ``predicted`` (in the row's
+    metric unit, at efficiency 1, datasheet peaks of ``data/gpus.csv``) and ``implied_x``.
+    """
+    from selfhost import capacity
+
+    table = load_table(path)
+    gpus = load_gpus()
+    kinds, predicted, implied = [], [], []
+    for row in table.to_dict("records"):
+        if row["gpu"] not in gpus:
+            raise DataError(table_path(path), f"gpu {row['gpu']!r} is not in data/gpus.csv", column="gpu")
+        g = gpus[row["gpu"]]
+        spec = load_model_spec(row["model"])
+        device = capacity.device_for(g.gpu, g.memory_bandwidth_tb_per_s, g.bf16_dense_tflop_per_s,
+                                     g.fp8_dense_tflop_per_s, row["weight_dtype"], int(row["gpu_count"]))
+        lens = {k: (None if pd.isna(row[k]) else int(row[k])) for k in ("input_tokens", "output_tokens")}
+        result = capacity.implied_efficiency(spec, device, metric=row["metric"], value=float(row["value"]),
+                                             concurrency=int(row["concurrency"]), weight_dtype=row["weight_dtype"],
+                                             **lens)
+        kinds.append(result.kind)
+        predicted.append(result.predicted)
+        implied.append(result.implied_x)
+    return table.assign(kind=kinds, predicted=predicted, implied_x=implied)
+
+
+def default_serving_efficiency(path: str | Path = "published_serving"):  # -> selfhost.roofline.Efficiency
+    """The engine efficiency the capacity model uses by default: medians of the published GPU
+    measurements (:func:`selfhost.capacity.efficiency_from`)."""
+    from selfhost import capacity
+
+    t = published_serving_implied(path)
+    return capacity.efficiency_from(zip(t["kind"], t["implied_x"], t["concurrency"]))
+
+
+# ---------------------------------------------------------------------- overload runs (C14)
+
+
+def load_overload_run(runs_dir: str | Path | None = None, run_id: str | None = None) -> dict[str, Any]:
+    """The latest overload run record (``data/runs/overload/*.json``, written by ``make overload``),
+    validated against :data:`selfhost.overload.SCHEMA`; ``run_id`` picks another one."""
+    from selfhost import overload
+
+    folder = Path(runs_dir) if runs_dir else data_dir() / "runs"
+    records = overload.read_records(folder)
+    if not records:
+        raise DataError(folder / overload.WORKLOAD, "no recorded overload run: run `make overload` to record one")
+    if run_id is None:
+        return records[-1]
+    for record in records:
+        if record["run_id"] == run_id:
+            return record
+    raise DataError(folder / overload.WORKLOAD, f"no overload run with run_id {run_id!r}")

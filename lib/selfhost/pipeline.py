@@ -31,7 +31,7 @@ from selfhost import ledger, paths
 from selfhost.errors import SelfhostError
 
 CHECKED_TAG = "nbval-check-output"
-PYTHON_TYPES = {"float": (int, float), "int": (int,), "str": (str,), "bool": (bool,)}
+PYTHON_TYPES = {"float": (int, float), "int": (int,), "str": (str,), "bool": (bool,), "list": (list,)}
 
 
 class NotebookFailed(SelfhostError):
@@ -98,13 +98,29 @@ def resolve_params(spec: dict[str, Any], books: list[Path]) -> dict[str, dict[st
     for stem, values in resolved.items():
         for name, value in values.items():
             kind = declared[stem][name]["inferred_type_name"]
-            allowed = PYTHON_TYPES.get(kind)
-            ok = allowed is None or (isinstance(value, allowed) and not (kind != "bool" and isinstance(value, bool)))
-            if not ok:
+            if not type_matches(kind, value):
                 problems.append(f"{stem}.{name} = {value!r}: expected {kind}")
     if problems:
         raise SelfhostError("bad parameters:\n  " + "\n  ".join(problems))
     return resolved
+
+
+def type_matches(kind: str, value: Any) -> bool:
+    """Whether ``value`` fits a parameter annotated ``kind`` ("float", "int | None", ...).
+
+    An int is a float; a bool is not a number; None fits an optional parameter.
+
+    >>> type_matches("float", 2), type_matches("float", True), type_matches("int | None", None)
+    (True, False, True)
+    """
+    names = [k.strip() for k in kind.split("|")]
+    if value is None:
+        return "None" in names
+    for name in names:
+        allowed = PYTHON_TYPES.get(name)
+        if allowed and isinstance(value, allowed) and (name == "bool" or not isinstance(value, bool)):
+            return True
+    return False
 
 
 def load_params_file(path: Path) -> dict[str, Any]:

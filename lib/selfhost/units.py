@@ -18,6 +18,7 @@ SUFFIXES: dict[str, tuple[str, str]] = {
     "_mtok_per_day": ("Mtok/day", "{:,.1f}M tok/day"),
     "_tok_per_day": ("tok/day", "{:,.0f} tok/day"),
     "_tok_per_s": ("tok/s", "{:,.0f} tok/s"),
+    "_req_per_s": ("req/s", "{:,.1f} req/s"),
     "_tok": ("tok", "{:,.0f} tok"),
     "_gib": ("GiB", "{:,.1f} GiB"),
     "_gb": ("GB", "{:,.1f} GB"),
