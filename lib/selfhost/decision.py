@@ -282,5 +282,10 @@ def c01_verdict(
                        f"break-even ({low_x:.2f}x at {low_model}).", figures, tuple(conditions))
     if not conditions:
         return Verdict("C01", HOLDS, "The tree, the list and the article's break-even agree.", figures)
-    reason = "The tree is a coherent ordering of the article's criteria, but " + "; and ".join(conditions) + "."
-    return Verdict("C01", CONDITIONAL, reason[0].upper() + reason[1:], figures, tuple(conditions))
+    parts = []
+    if disagreeing:
+        parts.append(f"it contradicts the article's own list of criteria on {disagreeing} of {profiles} profiles")
+    if high_x > consistency_factor or low_x < 1 / consistency_factor:
+        parts.append(f"its spend gate buys {low_x:.1f}x to {high_x:.1f}x the article's own break-even volume")
+    reason = "The tree is a coherent ordering of the article's criteria, but " + ", and ".join(parts) + "."
+    return Verdict("C01", CONDITIONAL, reason, figures, tuple(conditions))
