@@ -26,7 +26,6 @@ import datetime as dt
 import io
 import json
 import math
-import os
 import threading
 import time
 import uuid
@@ -205,16 +204,7 @@ def write_record(runs_dir: Path, record: Mapping[str, Any]) -> Path:
     folder = Path(runs_dir) / WORKLOAD
     validate_record(record, folder / "(new record)")
     start = dt.datetime.fromisoformat(record["started_at"])
-    path = folder / f"{runs.utc_stamp(start)}-{record['engine']['name']}-overload.json"
-    folder.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(record, indent=1, sort_keys=True, allow_nan=False) + "\n"
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    except FileExistsError:
-        raise DataError(path, "a run record of this name exists already; recorded runs are never overwritten") from None
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
-    return path
+    return runs.write_new_json(folder / f"{runs.utc_stamp(start)}-{record['engine']['name']}-overload.json", record)
 
 
 def read_record(path: Path) -> dict[str, Any]:

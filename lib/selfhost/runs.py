@@ -181,7 +181,15 @@ def write_record(runs_dir: Path, record: Mapping[str, Any]) -> Path:
         The record breaks the schema, or its file exists already.
     """
     validate_record(record, Path(runs_dir) / str(record.get("workload", {}).get("name", "?")) / "(new record)")
-    path = record_path(runs_dir, record)
+    return write_new_json(record_path(runs_dir, record), record)
+
+
+def write_new_json(path: Path, record: dict[str, Any]) -> Path:
+    """Write ``record`` as JSON to a file that must not exist yet (exclusive create).
+
+    Recorded runs are never overwritten: an existing file is a DataError, and the file is
+    created and written in one step, so two writers cannot both succeed.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(record, indent=1, sort_keys=True, allow_nan=False) + "\n"
     try:
