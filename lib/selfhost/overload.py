@@ -188,15 +188,7 @@ SCHEMA: dict[str, Any] = {
 
 def validate_record(record: Mapping[str, Any], where: str | Path = "overload record") -> None:
     """Raise DataError naming the field unless ``record`` fits :data:`SCHEMA`."""
-    import jsonschema
-
-    validator = jsonschema.Draft202012Validator(SCHEMA, format_checker=jsonschema.FormatChecker())
-    errors = sorted(validator.iter_errors(dict(record)), key=lambda e: list(e.absolute_path))
-    if errors:
-        first = errors[0]
-        field = ".".join(str(p) for p in first.absolute_path) or "(top level)"
-        more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
-        raise DataError(where, f"{first.message}{more}", column=field)
+    runs.check_schema(record, SCHEMA, where)
 
 
 def write_record(runs_dir: Path, record: Mapping[str, Any]) -> Path:

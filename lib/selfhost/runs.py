@@ -129,6 +129,23 @@ SCHEMA: dict[str, Any] = {
 }
 
 
+def check_schema(record: Mapping[str, Any], schema: Mapping[str, Any], where: str | Path) -> None:
+    """Raise DataError naming the first offending field unless ``record`` fits ``schema``.
+
+    The error names the file (``where``) and the field as a dotted path, and counts the
+    other problems found.
+    """
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
+    errors = sorted(validator.iter_errors(dict(record)), key=lambda e: list(e.absolute_path))
+    if errors:
+        first = errors[0]
+        field = ".".join(str(p) for p in first.absolute_path) or "(top level)"
+        more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
+        raise DataError(where, f"{first.message}{more}", column=field)
+
+
 def validate_record(record: Mapping[str, Any], where: str | Path = "run record") -> None:
     """Raise DataError (naming the file and the offending field) unless ``record`` fits :data:`SCHEMA`.
 
@@ -139,15 +156,7 @@ def validate_record(record: Mapping[str, Any], where: str | Path = "run record")
     ...
     selfhost.errors.DataError: run record, column (top level): 'run_id' is a required property (and 12 more problems)
     """
-    import jsonschema
-
-    validator = jsonschema.Draft202012Validator(SCHEMA, format_checker=jsonschema.FormatChecker())
-    errors = sorted(validator.iter_errors(dict(record)), key=lambda e: list(e.absolute_path))
-    if errors:
-        first = errors[0]
-        field = ".".join(str(p) for p in first.absolute_path) or "(top level)"
-        more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
-        raise DataError(where, f"{first.message}{more}", column=field)
+    check_schema(record, SCHEMA, where)
     for key in ("started_at", "ended_at"):
         try:
             dt.datetime.fromisoformat(record[key])
