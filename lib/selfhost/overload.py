@@ -24,7 +24,6 @@ import contextlib
 import dataclasses
 import datetime as dt
 import io
-import json
 import math
 import threading
 import time
@@ -36,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from selfhost import alertrules, engine as eng, live, prometheus as prom, runs
-from selfhost.errors import DataError, SelfhostError
+from selfhost.errors import SelfhostError
 from selfhost.params import check_int, check_number
 from selfhost.workloads import RunSpec
 
@@ -200,12 +199,8 @@ def write_record(runs_dir: Path, record: Mapping[str, Any]) -> Path:
 
 
 def read_record(path: Path) -> dict[str, Any]:
-    try:
-        record = json.loads(Path(path).read_text())
-    except (OSError, ValueError) as exc:
-        raise DataError(path, f"cannot read a JSON overload record: {exc}") from None
-    validate_record(record, path)
-    return record
+    """Read and validate one overload record."""
+    return runs.read_json_record(path, validate_record, "overload record")
 
 
 def read_records(runs_dir: Path) -> list[dict[str, Any]]:

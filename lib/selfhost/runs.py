@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -210,14 +210,19 @@ def write_new_json(path: Path, record: dict[str, Any]) -> Path:
     return path
 
 
-def read_record(path: Path) -> dict[str, Any]:
-    """Read and validate one run record."""
+def read_json_record(path: Path, validate: Callable[[Mapping[str, Any], Path], None], what: str) -> dict[str, Any]:
+    """Read one JSON record and check it with ``validate``; a DataError names the file."""
     try:
         record = json.loads(Path(path).read_text())
     except (OSError, ValueError) as exc:
-        raise DataError(path, f"cannot read a JSON run record: {exc}") from None
-    validate_record(record, path)
+        raise DataError(path, f"cannot read a JSON {what}: {exc}") from None
+    validate(record, path)
     return record
+
+
+def read_record(path: Path) -> dict[str, Any]:
+    """Read and validate one run record."""
+    return read_json_record(path, validate_record, "run record")
 
 
 def read_records(runs_dir: Path, workload: str | None = None) -> list[dict[str, Any]]:
