@@ -15,7 +15,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from selfhost import paths, pipeline
+from selfhost import paths
+from selfhost.book import pipeline
 
 TARGETS_S = {"make book (deps installed)": 60.0, "re-run one notebook": 10.0}
 RERUN = ("decision-tree", {"api_spend_usd_per_month": 25_000.0, "ttft_target_ms": 150.0})

@@ -5,7 +5,7 @@
 
 The model (``data/engines/capacity-llama/``: 0.56B parameters, 1.1 GB of bf16 dummy weights)
 is large enough that a decode step streams its weights from memory. Two sweeps, each run
-recorded by the project's harness (:func:`selfhost.live.run_one`) as one JSON record under
+recorded by the project's harness (:func:`selfhost.live.harness.run_one`) as one JSON record under
 ``data/capacity_runs/<workload>/`` (never overwriting one):
 
 - ``throughput``, variant ``concurrency-C``: ``2 x C`` requests of 256 random prompt tokens
@@ -37,8 +37,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "lib"))
 
-from selfhost import engine as eng  # noqa: E402
-from selfhost import live  # noqa: E402
+from selfhost.live import engine as eng  # noqa: E402
+from selfhost.live import harness as live  # noqa: E402
 from selfhost.workloads import RunSpec  # noqa: E402
 
 MODEL = "capacity-llama"

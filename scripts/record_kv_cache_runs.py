@@ -25,8 +25,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "lib"))
 
+from selfhost import units
 from selfhost import memory, modelspec  # noqa: E402
-from selfhost.kvprobe import run_engine  # noqa: E402
+from selfhost.live.kvprobe import run_engine  # noqa: E402
 
 CSV = ROOT / "data" / "kv_cache_runs.csv"
 META = ROOT / "data" / "kv_cache_runs.meta.yaml"
@@ -51,7 +52,7 @@ CPU_CONCURRENT_BATCHES = 1
 def predict(config: dict, name: str, space_gib: int, kv_dtype: str, max_model_len: int, batched: int,
             block_size: int) -> int:
     spec = modelspec.from_config(config, name)
-    cap = memory.vllm_kv_capacity(spec, space_gib * memory.GIB, max_model_len, block_size, 1, kv_dtype,
+    cap = memory.vllm_kv_capacity(spec, space_gib * units.GIB, max_model_len, block_size, 1, kv_dtype,
                                   CPU_CONCURRENT_BATCHES * batched)
     return cap.kv_tokens
 

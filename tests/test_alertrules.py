@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from selfhost import alertrules as ar
-from selfhost import paths, prometheus
+from selfhost import paths
+from selfhost.live import prometheus
 from selfhost.errors import ParameterError
 
 MONITORING = paths.ROOT / "monitoring"

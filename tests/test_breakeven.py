@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from selfhost import breakeven as be
-from selfhost.costs import DAYS_PER_MONTH
+from selfhost.units import DAYS_PER_MONTH
 from selfhost.errors import ParameterError
 from selfhost.prices import ApiPrice
 from selfhost.verdicts import CONDITIONAL, FAILS, HOLDS

@@ -10,8 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from selfhost import capacity, costs, roofline
-from selfhost.datafiles import (default_serving_efficiency, gpu_by_name, load_capacity_runs, load_engine_model_config,
-                                load_model_spec, load_vllm_overheads, published_serving_implied)
+from selfhost.data.hardware import gpu_by_name, load_vllm_overheads
+from selfhost.data.models import load_engine_model_config, load_model_spec
+from selfhost.data.runs import load_capacity_runs
+from selfhost.data.serving import default_serving_efficiency, published_serving_implied
 from selfhost.modelspec import from_config
 from selfhost.verdicts import CONDITIONAL, FAILS, HOLDS
 
@@ -21,7 +23,7 @@ L70B = load_model_spec("llama-3.3-70b")
 
 def test_implied_decode_efficiency_by_hand():
     """Musgrave: 75 tok/s, one request, 8B bf16 on an A100 40GB (1.555 TB/s), 1024 in / 128 out."""
-    dev = capacity.device_for("A100 40GB", 1.555, 312.0, None, "bf16")
+    dev = roofline.Device("A100 40GB", 1555.0, 312.0)
     got = capacity.implied_efficiency(L8B, dev, metric="decode_tok_per_s_per_request", value=75.0, concurrency=1,
                                       input_tokens=1024, output_tokens=128)
     p = L8B.params()
@@ -31,7 +33,7 @@ def test_implied_decode_efficiency_by_hand():
 
 
 def test_implied_ttft_efficiency_needs_the_prompt_length():
-    dev = capacity.device_for("H100 SXM", 3.35, 989.4, 1978.9, "fp8")
+    dev = roofline.Device("H100 SXM", 3350.0, 1978.9)
     assert capacity.implied_efficiency(L70B, dev, metric="ttft_ms", value=100.0, concurrency=1,
                                        input_tokens=None, output_tokens=None).implied_x is None
     got = capacity.implied_efficiency(L70B, dev, metric="ttft_ms", value=120.0, concurrency=10, input_tokens=512,
@@ -90,8 +92,8 @@ def _caps(**kw):
     card = gpu_by_name("A100 80GB")
     args = dict(prompt_tokens=512, input_share=0.7, slo_ttft_ms=1000, slo_tpot_ms=100)
     args.update(kw)
-    return capacity.deployment_capacities(L70B, card.budget_gib, card.gpu, card.memory_bandwidth_tb_per_s,
-                                          card.bf16_dense_tflop_per_s, card.fp8_dense_tflop_per_s,
+    return capacity.deployment_capacities(
+        L70B, card,
                                           load_vllm_overheads(), roofline.Efficiency(0.7, 0.5), **args)
 
 
@@ -110,8 +112,8 @@ def test_c07_verdicts():
     none = _caps(slo_ttft_ms=1.0)
     assert capacity.c07_verdict(none, {"x": 1.0}, "A100 80GB", "70B").verdict == FAILS
     card = gpu_by_name("H200")
-    h200 = capacity.deployment_capacities(L70B, card.budget_gib, card.gpu, card.memory_bandwidth_tb_per_s,
-                                          card.bf16_dense_tflop_per_s, card.fp8_dense_tflop_per_s,
+    h200 = capacity.deployment_capacities(
+        L70B, card,
                                           load_vllm_overheads(), roofline.Efficiency(0.7, 0.5), gpus=2,
                                           prompt_tokens=512, input_share=0.7, slo_ttft_ms=1000, slo_tpot_ms=100,
                                           weight_dtypes=("bf16",))

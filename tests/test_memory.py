@@ -8,8 +8,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from selfhost import units
 from selfhost import memory
-from selfhost.datafiles import gpu_by_name, load_model_spec, load_rows, load_vllm_overheads
+from selfhost.data.hardware import gpu_by_name, load_vllm_overheads
+from selfhost.data.models import load_model_spec
+from selfhost.data.tables import load_rows
 from selfhost.errors import DataError, ParameterError
 from selfhost.modelspec import from_config
 from selfhost.paths import data_dir
@@ -34,7 +37,7 @@ def test_recorded_runs_cover_each_family():
 def test_kv_tokens_equal_vllm_report(run):
     """The library's capacity equals what vLLM (CPU build) logged: tokens and blocks, exactly."""
     spec = _probe_spec(run["config_file"])
-    cap = memory.vllm_kv_capacity(spec, run["kv_cache_space_gib"] * memory.GIB, run["max_model_len"],
+    cap = memory.vllm_kv_capacity(spec, run["kv_cache_space_gib"] * units.GIB, run["max_model_len"],
                                   run["vllm_block_size"], 1, run["kv_cache_dtype"],
                                   run["max_concurrent_batches"] * run["max_num_batched_tokens"])
     assert cap.num_blocks == run["vllm_num_blocks"]
@@ -57,7 +60,7 @@ def test_kv_tokens_from_logged_kv_memory():
     """Qwen3-235B FP8 on 4 H100s: 8.11 GiB of KV cache -> 178,880 tokens logged (GiB figure rounded)."""
     log = next(r for r in LOGS if r["log_id"] == "issue21348-qwen3-235b-fp8-tp4")
     spec = load_model_spec("qwen3-235b-a22b")
-    cap = memory.vllm_kv_capacity(spec, log["kv_cache_gib"] * memory.GIB, 40960, 16, tp=log["tp"])
+    cap = memory.vllm_kv_capacity(spec, log["kv_cache_gib"] * units.GIB, 40960, 16, tp=log["tp"])
     assert abs(cap.kv_tokens - log["kv_tokens"]) / log["kv_tokens"] < 0.02
 
 
@@ -134,8 +137,8 @@ def test_capacity_monotone_in_memory(space, extra, layers, window, max_len, bloc
 
     spec = ModelSpec("t", "GptOssForCausalLM", "gpt_oss", 64, layers, 10, False, 4, 2, 16, ("dense",) * layers,
                      windows, 128)
-    a = memory.vllm_kv_capacity(spec, space * memory.GIB, max_len, block)
-    b = memory.vllm_kv_capacity(spec, (space + extra) * memory.GIB, max_len, block)
+    a = memory.vllm_kv_capacity(spec, space * units.GIB, max_len, block)
+    b = memory.vllm_kv_capacity(spec, (space + extra) * units.GIB, max_len, block)
     assert b.kv_tokens >= a.kv_tokens >= 0
 
 
@@ -153,11 +156,11 @@ def test_more_utilization_more_kv(util, delta):
 def test_live_vllm_matches_prediction_for_one_config():
     """Re-run ONE small config on the real engine (about a minute) and compare with the library."""
     pytest.importorskip("vllm")
-    from selfhost.kvprobe import run_engine
+    from selfhost.live.kvprobe import run_engine
 
     config = json.loads((data_dir() / "kv_probe_configs" / "tiny-qwen3-moe.json").read_text())
     report = run_engine(config, 1, 2048, "auto", 2048, timeout_s=170)
-    cap = memory.vllm_kv_capacity(from_config(config), memory.GIB, 2048, report.block_size, 1, "auto", 2048)
+    cap = memory.vllm_kv_capacity(from_config(config), units.GIB, 2048, report.block_size, 1, "auto", 2048)
     assert (report.num_blocks, report.kv_tokens) == (cap.num_blocks, cap.kv_tokens)
 
 

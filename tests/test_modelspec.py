@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from selfhost import modelspec
-from selfhost.datafiles import load_model_spec, model_names, models_manifest
+from selfhost.data.models import load_model_spec, model_names, models_manifest
 from selfhost.modelspec import ModelConfigError, ModelSpec, expected_distinct_experts, from_config
 
 SHIPPED = model_names()
@@ -128,7 +128,7 @@ def test_counts_equal_transformers_on_meta_device(name):
     """Independent check: build the model with transformers on the meta device and count."""
     torch = pytest.importorskip("torch")
     transformers = pytest.importorskip("transformers")
-    from selfhost.datafiles import load_model_config
+    from selfhost.data.models import load_model_config
 
     config, _ = load_model_config(name)
     config = {k: v for k, v in config.items() if k != "quantization_config"}

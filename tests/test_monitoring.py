@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from selfhost import alertrules as ar
 from selfhost import monitoring as mon
-from selfhost import overload as ov
+from selfhost.data import overload as records
 from selfhost import paths
 from selfhost.verdicts import CONDITIONAL, FAILS, HOLDS, UNTESTABLE
 
@@ -56,7 +56,7 @@ def make_record(*, arrival: float = 20.0, capacity: float = 8.0, statuses: dict 
 
 
 def test_the_record_built_here_is_valid():
-    ov.validate_record(make_record())
+    records.validate_record(make_record())
 
 
 def test_summary_figures():
@@ -137,9 +137,9 @@ def test_series_frame_turns_nulls_into_nan_and_times_relative_to_the_overload():
 
 
 def test_the_committed_overload_run():
-    records = ov.read_records(paths.data_dir() / "runs")
-    assert records, "data/runs/overload/ holds the recorded overload run (make overload)"
-    record = records[-1]
+    recorded = records.read_records(paths.data_dir() / "runs")
+    assert recorded, "data/runs/overload/ holds the recorded overload run (make overload)"
+    record = recorded[-1]
     assert record["status"] == "ok" and record["engine"]["launched"]
     summary, table = mon.summarize(record), mon.alert_table(record)
     assert summary.overload_x > 1.5 and summary.http_2xx_share == 1.0

@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from selfhost import memory, roofline
-from selfhost.datafiles import gpu_by_name, load_model_spec, load_vllm_overheads
+from selfhost.data.hardware import gpu_by_name, load_vllm_overheads
+from selfhost.data.models import load_model_spec
 from selfhost.errors import ParameterError
 
 L8B = load_model_spec("llama-3.1-8b")

@@ -97,7 +97,7 @@ def test_c09_verdict_uses_live_ratios_before_published_ones():
 
 
 def test_published_ratios_from_the_table():
-    from selfhost.datafiles import load_table
+    from selfhost.data.tables import load_table
 
     ratios = serving.published_ratios(load_table("engine_benchmarks")).set_index("publisher")["ratio_x"]
     assert ratios["AIMultiple"] == pytest.approx(16215 / 12553)

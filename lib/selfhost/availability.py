@@ -29,16 +29,10 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from selfhost.errors import ParameterError
 from selfhost.params import check_int, check_number
+from selfhost.units import MINUTES_PER_MONTH, MINUTES_PER_YEAR, SECONDS_PER_YEAR
 from selfhost.verdicts import CONDITIONAL, FAILS, HOLDS, Verdict
-
-#: Minutes in an average Gregorian year [min/year].
-MINUTES_PER_YEAR = 365.2425 * 24 * 60
-#: Seconds in an average Gregorian year [s/year].
-SECONDS_PER_YEAR = MINUTES_PER_YEAR * 60
-#: Minutes in an average month [min/month].
-MINUTES_PER_MONTH = MINUTES_PER_YEAR / 12
-
 
 def _check_availability(name: str, value: float) -> float:
     return check_number(name, value, gt=0, le=1)
@@ -91,7 +85,7 @@ def parallel_availability(availabilities: Sequence[float]) -> float:
     0.999991
     """
     if not availabilities:
-        raise ValueError("parallel_availability needs at least one availability")
+        raise ParameterError("availabilities", availabilities, "at least one availability")
     down = 1.0
     for i, a in enumerate(availabilities):
         down *= 1 - _check_availability(f"availabilities[{i}]", a)

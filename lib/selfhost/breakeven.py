@@ -23,12 +23,12 @@ from dataclasses import dataclass
 import pandas as pd
 
 from selfhost import costs
+from selfhost.errors import ParameterError
 from selfhost.params import check_int, check_number
 from selfhost.prices import ApiPrice
+from selfhost.units import DAYS_PER_MONTH, SECONDS_PER_DAY
 from selfhost.verdicts import CONDITIONAL, FAILS, HOLDS, Verdict
 
-#: Seconds in a day [s/day].
-SECONDS_PER_DAY = 86_400
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ class Scenario:
     @property
     def gpu_usd_per_month(self) -> float:
         """The GPUs alone, around the clock [USD/month]."""
-        return costs.selfhost_usd_per_day(self.gpu_usd_per_hour, self.gpu_count) * costs.DAYS_PER_MONTH
+        return costs.selfhost_usd_per_day(self.gpu_usd_per_hour, self.gpu_count) * DAYS_PER_MONTH
 
     def blended_usd_per_mtok(self, price: ApiPrice) -> float:
         """An API's price for this scenario's mix [USD/Mtok].
@@ -177,7 +177,7 @@ def near_verdict(
         What the capacity is (model, GPU, latency target), for the conditions.
     """
     if not breakevens:
-        raise ValueError(f"{claim_id}: no break-even volumes to judge")
+        raise ParameterError("breakevens", breakevens, f"at least one break-even volume to judge {claim_id}")
     judged = dict(capacity_breakevens) if capacity_breakevens is not None else dict(breakevens)
     near = sorted(k for k, v in judged.items() if within(v, article_tok_per_day, tolerance_x))
     below = sorted(k for k, v in judged.items() if v < article_tok_per_day / tolerance_x)
@@ -256,7 +256,7 @@ def c04_verdict(ratios: pd.DataFrame, article_ratio_x: float, tolerance_x: float
     only for those pairings.
     """
     if ratios.empty:
-        raise ValueError("C04: no pairs of APIs to compare")
+        raise ParameterError("ratios", "(empty)", "at least one pair of APIs to compare (C04)")
     r = ratios["ratio_x"]
     near = ratios[[within(x, article_ratio_x, tolerance_x) for x in r]]
     geo_mean = float(math.exp(sum(math.log(x) for x in r) / len(r)))
@@ -345,7 +345,7 @@ def tco_table(prices: Iterable[ApiPrice], scenario: Scenario, volume_tok_per_day
     ``ops_needed_usd_per_month`` (the operating cost at which the API stops losing: zero
     where the GPUs alone already cost more than the API bill).
     """
-    selfhost = scenario.selfhost_usd_per_day * costs.DAYS_PER_MONTH
+    selfhost = scenario.selfhost_usd_per_day * DAYS_PER_MONTH
     rows = []
     for p in prices:
         blended = scenario.blended_usd_per_mtok(p)

@@ -24,13 +24,13 @@ import math
 import statistics
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    import pandas as pd
+import pandas as pd
 
 from selfhost import costs, memory, roofline
+from selfhost.errors import ParameterError
+from selfhost.gpus import Gpu
 from selfhost.modelspec import ModelSpec
+from selfhost.units import TOK_PER_MTOK
 from selfhost.params import check_int, check_number
 from selfhost.verdicts import CONDITIONAL, FAILS, HOLDS, Verdict
 
@@ -38,18 +38,6 @@ from selfhost.verdicts import CONDITIONAL, FAILS, HOLDS, Verdict
 #: prefill is compute-bound, a whole benchmark mixes both.
 METRIC_KIND = {"decode_tok_per_s_per_request": "bandwidth", "tpot_ms": "bandwidth", "ttft_ms": "compute",
                "output_tok_per_s": "overall"}
-
-
-def device_for(name: str, memory_bandwidth_tb_per_s: float, bf16_dense_tflop_per_s: float,
-               fp8_dense_tflop_per_s: float | None, weight_dtype: str, count: int = 1) -> roofline.Device:
-    """A :class:`~selfhost.roofline.Device` from a row of ``data/gpus.csv`` and the precision served.
-
-    >>> device_for("H100 SXM", 3.35, 989.4, 1978.9, "fp8").matmul_tflop_per_s
-    1978.9
-    """
-    return roofline.Device(name, memory_bandwidth_tb_per_s * 1000.0,
-                           roofline.compute_tflop_per_s(weight_dtype, bf16_dense_tflop_per_s, fp8_dense_tflop_per_s),
-                           count)
 
 
 @dataclass(frozen=True)
@@ -81,7 +69,7 @@ def implied_efficiency(spec: ModelSpec, device: roofline.Device, *, metric: str,
     check_number("value", value, gt=0)
     kind = METRIC_KIND.get(metric)
     if kind is None:
-        raise ValueError(f"metric {metric!r} is not one of {sorted(METRIC_KIND)}")
+        raise ParameterError("metric", metric, f"one of {sorted(METRIC_KIND)}")
     if kind == "bandwidth":
         context = (input_tokens or 0) + (output_tokens or 0) // 2
         step = roofline.step_time(spec, device, decode_batch=concurrency, context_tokens=context,
@@ -125,8 +113,29 @@ def efficiency_from(implied: Iterable[tuple[str, float | None, int]],
         elif kind == "compute":
             comp.append(share)
     if not bw or not comp:
-        raise ValueError("efficiency_from needs at least one usable decode and one usable TTFT measurement")
+        raise ParameterError("implied", "(no usable rows)", "at least one usable decode and one usable TTFT measurement")
     return roofline.Efficiency(statistics.median(bw), statistics.median(comp))
+
+
+def published_implied(table: pd.DataFrame, gpus: Mapping[str, Gpu], specs: Mapping[str, ModelSpec]) -> pd.DataFrame:
+    """Published measurements beside the roofline: the prediction and the implied efficiency of each row.
+
+    ``table`` has the columns of ``data/published_serving.csv`` (``gpu``, ``model``,
+    ``weight_dtype``, ``gpu_count``, ``metric``, ``value``, ``concurrency``, ``input_tokens``,
+    ``output_tokens``); ``gpus`` and ``specs`` map the names it uses. Columns added: ``kind``
+    (bandwidth, compute, overall), ``predicted`` (in the row's metric unit, at efficiency 1,
+    datasheet peaks) and ``implied_x`` (:func:`implied_efficiency`).
+    """
+    kinds, predicted, implied = [], [], []
+    for row in table.to_dict("records"):
+        device = gpus[row["gpu"]].device(row["weight_dtype"], int(row["gpu_count"]))
+        lens = {k: (None if row[k] is None or row[k] != row[k] else int(row[k])) for k in ("input_tokens", "output_tokens")}
+        result = implied_efficiency(specs[row["model"]], device, metric=row["metric"], value=float(row["value"]),
+                                    concurrency=int(row["concurrency"]), weight_dtype=row["weight_dtype"], **lens)
+        kinds.append(result.kind)
+        predicted.append(result.predicted)
+        implied.append(result.implied_x)
+    return table.assign(kind=kinds, predicted=predicted, implied_x=implied)
 
 
 # ---------------------------------------------------------------------- one model on one GPU
@@ -145,11 +154,9 @@ class DtypeCapacity:
         return self.capacity.capacity_tok_per_day
 
 
-def deployment_capacities(spec: ModelSpec, gpu_budget_gib: float, gpu_name: str, memory_bandwidth_tb_per_s: float,
-                          bf16_dense_tflop_per_s: float, fp8_dense_tflop_per_s: float | None,
-                          overheads: memory.Overheads, efficiency: roofline.Efficiency, *, gpus: int = 1,
-                          prompt_tokens: int, input_share: float, slo_ttft_ms: float, slo_tpot_ms: float,
-                          weight_dtypes: Sequence[str] = ("bf16", "fp8", "int8", "int4"),
+def deployment_capacities(spec: ModelSpec, gpu: Gpu, overheads: memory.Overheads, efficiency: roofline.Efficiency,
+                          *, gpus: int = 1, prompt_tokens: int, input_share: float, slo_ttft_ms: float,
+                          slo_tpot_ms: float, weight_dtypes: Sequence[str] = ("bf16", "fp8", "int8", "int4"),
                           gpu_memory_utilization: float = memory.VLLM_GPU_MEMORY_UTILIZATION,
                           kv_cache_dtype: str = "auto") -> list[DtypeCapacity]:
     """Capacity of one replica on ``gpus`` GPUs (tensor parallel) at each precision.
@@ -159,17 +166,17 @@ def deployment_capacities(spec: ModelSpec, gpu_budget_gib: float, gpu_name: str,
     """
     output = roofline.output_tokens_for(prompt_tokens, input_share)
     seq = prompt_tokens + output
-    batched = memory.default_max_num_batched_tokens(gpu_budget_gib, gpu_name)
+    batched = gpu.max_num_batched_tokens
     out = []
     for dtype in weight_dtypes:
-        serving = memory.Serving(gpu_budget_gib, seq, gpu_memory_utilization, gpus, dtype, kv_cache_dtype, batched)
+        serving = gpu.serving(seq, dtype, gpu_memory_utilization=gpu_memory_utilization, tp=gpus,
+                              kv_cache_dtype=kv_cache_dtype)
         b = memory.budget(spec, serving, overheads)
         mb = roofline.memory_max_batch(spec, serving, overheads, seq)
-        device = device_for(gpu_name, memory_bandwidth_tb_per_s, bf16_dense_tflop_per_s, fp8_dense_tflop_per_s,
-                            dtype, gpus)
-        cap = roofline.capacity(spec, device, efficiency, memory_max_batch=mb, prompt_tokens=prompt_tokens,
-                                input_share=input_share, slo_ttft_ms=slo_ttft_ms, slo_tpot_ms=slo_tpot_ms,
-                                weight_dtype=dtype, kv_cache_dtype=kv_cache_dtype, max_num_batched_tokens=batched)
+        cap = roofline.capacity(spec, gpu.device(dtype, gpus), efficiency, memory_max_batch=mb,
+                                prompt_tokens=prompt_tokens, input_share=input_share, slo_ttft_ms=slo_ttft_ms,
+                                slo_tpot_ms=slo_tpot_ms, weight_dtype=dtype, kv_cache_dtype=kv_cache_dtype,
+                                max_num_batched_tokens=batched)
         out.append(DtypeCapacity(dtype, b.fits, b.weights_gib, mb, cap))
     return out
 
@@ -201,9 +208,9 @@ def capacity_breakeven_tok_per_day(gpu_usd_per_hour: float, blended_price_usd_pe
     check_int("gpu_count", gpu_count, ge=1)
     gpu_day = costs.selfhost_usd_per_day(gpu_usd_per_hour, 1)
     ops_day = costs.selfhost_usd_per_day(gpu_usd_per_hour, 1, ops_usd_per_month) - gpu_day
-    price_per_tok = blended_price_usd_per_mtok / costs.TOK_PER_MTOK
+    price_per_tok = blended_price_usd_per_mtok / TOK_PER_MTOK
     if price_per_tok <= 0:
-        raise ValueError("blended_price_usd_per_mtok must be > 0")
+        raise ParameterError("blended_price_usd_per_mtok", blended_price_usd_per_mtok, "a number > 0")
     cap = capacity_tok_per_day_per_gpu
     for n in range(gpu_count, max_gpus + 1):
         lower = 0.0 if n == gpu_count else (n - 1) * cap
@@ -232,7 +239,7 @@ def c07_verdict(caps: Sequence[DtypeCapacity], volumes_tok_per_day: Mapping[str,
     so is ``efficiency`` (the engine efficiency the capacities assumed), named in the conditions.
     """
     if not volumes_tok_per_day:
-        raise ValueError("c07_verdict needs at least one volume")
+        raise ParameterError("volumes_tok_per_day", volumes_tok_per_day, "at least one volume")
     fitting = [c for c in caps if c.fits]
     figures: dict[str, float | int | str] = {}
     if fit_sequences:
@@ -327,7 +334,7 @@ def c15_verdict(cases: Sequence[TtftCase], target_ms: float, typical_prompt_toke
     check_int("typical_prompt_tokens", typical_prompt_tokens, ge=1)
     by_label = {c.label: c for c in cases}
     if article_case not in by_label:
-        raise ValueError(f"article_case {article_case!r} is not among the cases {sorted(by_label)}")
+        raise ParameterError("article_case", article_case, f"one of the cases {sorted(by_label)}")
     art = by_label[article_case]
     figures: dict[str, float | int | str] = {
         "target_ms": target_ms, "typical_prompt_tok": typical_prompt_tokens,
@@ -365,8 +372,6 @@ def cpu_batch_table(runs: pd.DataFrame, spec: ModelSpec, device: roofline.Device
     measured rate implies; the output throughput of the whole run beside the wave model;
     the 1-minute load average at the run's start and end (the cores are shared).
     """
-    import pandas as pd
-
     rows = []
     for r in runs.to_dict("records"):
         c, inp, out = int(r["concurrency"]), int(r["prompt_len"]), int(r["output_len"])
@@ -394,8 +399,6 @@ def cpu_prompt_table(runs: pd.DataFrame, spec: ModelSpec, device: roofline.Devic
     Measured TTFT (median) against :func:`selfhost.roofline.prefill_time`; measured prefill
     tok/s = prompt / TTFT; ``mfu_x`` the compute share it implies.
     """
-    import pandas as pd
-
     rows = []
     for r in runs.to_dict("records"):
         p = int(r["prompt_len"])

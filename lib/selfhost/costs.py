@@ -23,12 +23,10 @@ from __future__ import annotations
 
 import math
 
+from selfhost.errors import ParameterError
 from selfhost.params import check_int, check_number
+from selfhost.units import DAYS_PER_MONTH, HOURS_PER_DAY, MONTHS_PER_YEAR, TOK_PER_MTOK
 
-#: Days in an average Gregorian month [day/month]: 365.2425 / 12.
-DAYS_PER_MONTH = 365.2425 / 12
-#: Tokens in one million tokens [tok/Mtok].
-TOK_PER_MTOK = 1_000_000
 
 
 def blended_usd_per_mtok(
@@ -67,7 +65,7 @@ def blended_usd_per_mtok(
     6.6
     """
     if cached_share and cached_input_usd_per_mtok is None:
-        raise ValueError("cached_share > 0 needs cached_input_usd_per_mtok")
+        raise ParameterError("cached_input_usd_per_mtok", cached_input_usd_per_mtok, "a price, since cached_share > 0")
     cached = cached_input_usd_per_mtok if cached_input_usd_per_mtok is not None else input_usd_per_mtok
     input_price = (1.0 - cached_share) * input_usd_per_mtok + cached_share * cached
     return input_share * input_price + (1.0 - input_share) * output_usd_per_mtok
@@ -85,8 +83,7 @@ def tok_per_day_for_spend(spend_usd_per_month: float, blended_price_usd_per_mtok
     >>> round(tok_per_day_for_spend(10_000, 6.6) / 1e6, 1)
     49.8
     """
-    if blended_price_usd_per_mtok <= 0:
-        raise ValueError("blended_price_usd_per_mtok must be > 0")
+    check_number("blended_price_usd_per_mtok", blended_price_usd_per_mtok, gt=0)
     return spend_usd_per_month / DAYS_PER_MONTH / blended_price_usd_per_mtok * TOK_PER_MTOK
 
 
@@ -111,10 +108,6 @@ def spend_usd_per_month(tok_per_day: float, blended_price_usd_per_mtok: float) -
 # the one place that has to change: given a capacity per GPU it returns more GPUs as the
 # volume grows (claim C07 works the capacity out).
 
-#: Hours in a day [h/day]: rented GPUs are paid for around the clock.
-HOURS_PER_DAY = 24.0
-#: Months in a year [month/year].
-MONTHS_PER_YEAR = 12
 
 
 def ops_usd_per_month(

@@ -12,7 +12,7 @@ The article sizes a GPU with ``params_B x bytes_per_param + KV_cache + ~7 GB``
 
 Every overhead figure (activation, non-torch memory, CUDA graphs) is a field of
 :class:`Overheads`, whose values come from ``data/vllm_overheads.csv`` (public start-up
-logs, each with its source); :func:`selfhost.datafiles.load_vllm_overheads` reads them.
+logs, each with its source); :func:`selfhost.data.hardware.load_vllm_overheads` reads them.
 
 Pure functions; no I/O.
 
@@ -37,11 +37,11 @@ import math
 from dataclasses import dataclass
 
 from selfhost.modelspec import ModelSpec
+from selfhost.errors import ParameterError
 from selfhost.params import check_bool, check_choice, check_int, check_number
+from selfhost.units import GB, GIB
 from selfhost.verdicts import CONDITIONAL, FAILS, HOLDS, Verdict
 
-GIB = 2**30
-GB = 10**9
 WEIGHT_DTYPES = ("bf16", "fp16", "fp8", "int8", "int4", "mxfp4")
 KV_CACHE_DTYPES = ("auto", "fp8")
 #: Bytes per element of a 16-bit weight (embeddings, lm_head, norms stay in 16 bits).
@@ -468,7 +468,7 @@ def c13_verdict(cells: list[FitCell], article_overhead_gb: float = 7.0, holds_sh
     check_number("holds_share", holds_share, ge=0, le=1)
     check_number("conditional_share", conditional_share, ge=0, le=holds_share)
     if not cells:
-        raise ValueError("c13_verdict needs at least one cell")
+        raise ParameterError("cells", cells, "at least one cell")
     deciding = [c for c in cells if not (c.article_gpus == c.vllm_gpus and c.vllm_gpus in (1, None))]
     n = len(deciding)
     agree = sum(c.article_gpus == c.vllm_gpus for c in deciding)

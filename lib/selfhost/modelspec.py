@@ -1,7 +1,7 @@
 """What a model is, read from its Hugging Face ``config.json``: parameters and KV cache.
 
 :func:`from_config` turns a config (a dict; reading the file is
-:func:`selfhost.datafiles.load_model_config`'s job) into a :class:`ModelSpec`, the shape of
+:func:`selfhost.data.models.load_model_config`'s job) into a :class:`ModelSpec`, the shape of
 one decoder-only model: attention (grouped-query or DeepSeek's multi-head latent
 attention), the feed-forward of every layer (dense, or mixture-of-experts with routed and
 shared experts), sliding-window or chunked local attention layers, tied embeddings,
@@ -36,7 +36,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from selfhost.errors import SelfhostError
+from selfhost.errors import DataError, ModelConfigError
 from selfhost.params import check_choice, check_int
 
 #: Bytes per KV cache element for each ``--kv-cache-dtype``.
@@ -56,18 +56,6 @@ ARCHITECTURES: dict[str, str] = {
     "Llama4ForCausalLM": "llama4",
     "GptOssForCausalLM": "gpt_oss",
 }
-
-
-class ModelConfigError(SelfhostError, ValueError):
-    """A config.json that cannot describe a model; the message names the file and field.
-
-    >>> str(ModelConfigError("data/models/x.json", "hidden_size", "is missing"))
-    'data/models/x.json: field hidden_size is missing'
-    """
-
-    def __init__(self, source: str, field_name: str, message: str) -> None:
-        self.source, self.field_name = source, field_name
-        super().__init__(f"{source}: field {field_name} {message}")
 
 
 @dataclass(frozen=True)
@@ -198,7 +186,7 @@ class ModelSpec:
         for name in ("hidden_size", "num_layers", "vocab_size", "num_heads", "num_kv_heads", "head_dim"):
             check_int(name, getattr(self, name), ge=1)
         if len(self.layer_kinds) != self.num_layers or len(self.layer_windows) != self.num_layers:
-            raise SelfhostError(f"{self.name}: layer_kinds and layer_windows need {self.num_layers} entries")
+            raise DataError(self.name, f"layer_kinds and layer_windows need {self.num_layers} entries")
         if "moe" in self.layer_kinds:
             check_int("num_experts", self.num_experts, ge=1)
             check_int("experts_per_token", self.experts_per_token, ge=1, le=self.num_experts)

@@ -51,10 +51,10 @@ from dataclasses import dataclass
 
 from selfhost import memory, moe
 from selfhost.modelspec import ModelSpec
+from selfhost.errors import ParameterError
 from selfhost.params import check_choice, check_int, check_number
+from selfhost.units import SECONDS_PER_DAY
 
-#: Seconds in a day [s/day].
-S_PER_DAY = 86_400.0
 
 
 # ---------------------------------------------------------------------- inputs
@@ -261,7 +261,7 @@ def step_time(spec: ModelSpec, device: Device, efficiency: Efficiency = ROOFLINE
     check_int("prefill_context_tokens", prefill_context_tokens, ge=0)
     tokens = decode_batch + prefill_tokens
     if tokens < 1:
-        raise ValueError("a step needs at least one decoding sequence or prompt token")
+        raise ParameterError("decode_batch + prefill_tokens", tokens, "at least one decoding sequence or prompt token")
     kv = spec.kv_bytes_per_sequence(context_tokens, 1, kv_cache_dtype)
     nbytes = weight_bytes_per_step(spec, tokens, weight_dtype) + decode_batch * kv
     flops = (tokens * matmul_flops_per_token(spec) + decode_batch * attention_flops_per_token(spec, context_tokens)
@@ -385,7 +385,7 @@ class OperatingPoint:
     @property
     def tok_per_day(self) -> float:
         """Input and output tokens per day at this point, around the clock [tok/day]."""
-        return self.total_tok_per_s * S_PER_DAY
+        return self.total_tok_per_s * SECONDS_PER_DAY
 
 
 def output_tokens_for(prompt_tokens: int, input_share: float) -> int:

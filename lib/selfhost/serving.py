@@ -1,6 +1,6 @@
 """Serving-engine analyses over recorded runs (C08-C11): pure functions, no I/O.
 
-The run records (``data/runs/``, see :mod:`selfhost.runs`) are plain dicts;
+The run records (``data/runs/``, see :mod:`selfhost.data.runs`) are plain dicts;
 :func:`runs_frame` flattens them into one row per run. The rest aggregates that table:
 throughput against concurrency, prefix-caching speedups paired run by run with their
 Amdahl bound, first-against-repeated long prompts, and the verdicts.
@@ -26,7 +26,6 @@ from typing import Any
 
 import pandas as pd
 
-from selfhost.metrics import prefix_cache_hit_share
 from selfhost.params import check_int, check_number
 from selfhost.verdicts import CONDITIONAL, FAILS, HOLDS, UNTESTABLE, Verdict
 
@@ -136,6 +135,19 @@ class Spread:
         if not xs:
             return cls(math.nan, math.nan, math.nan, 0)
         return cls(sum(xs) / len(xs), min(xs), max(xs), len(xs))
+
+
+def prefix_cache_hit_share(deltas: Mapping[str, float]) -> float | None:
+    """Prefix-cache hits / queries over a run [1], or None when the engine does not count them.
+
+    >>> prefix_cache_hit_share({"vllm:prefix_cache_queries_total": 200.0, "vllm:prefix_cache_hits_total": 150.0})
+    0.75
+    """
+    queries = deltas.get("vllm:prefix_cache_queries_total")
+    hits = deltas.get("vllm:prefix_cache_hits_total")
+    if queries is None or hits is None:
+        return None
+    return hits / queries if queries > 0 else 0.0
 
 
 # --------------------------------------------------------------------------- the runs table

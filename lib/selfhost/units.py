@@ -1,63 +1,188 @@
-"""Units by name suffix (style rule 3), and how a quantity is printed in the book.
+"""One glossary of units, and the constants every module shares (a foundation: no imports).
 
-A quantity's unit is in its name: ``breakeven_tok_per_day``, ``gpu_usd_per_hour``,
-``weights_gib``. :func:`format_quantity` prints a value with the unit its name carries,
-so that tables and the claims ledger never show a bare number.
+A quantity's unit is in its name (style rule 3): ``breakeven_tok_per_day``,
+``gpu_usd_per_hour``, ``weights_gib``. :data:`GLOSSARY` lists every unit suffix the
+project uses, once: the label a table header shows, how a value is printed, and what
+the unit means. Names, the manifests' column schemas (:func:`suffix_for_label`), table
+headers (:func:`header`) and the ledger's figures (:func:`format_quantity`) all read it.
+
+Three suffixes for dimensionless numbers, never mixed up:
+
+- ``_share``: a fraction of a whole, in [0, 1] (``input_share``, ``hit_share``);
+- ``_x``: a ratio of two like quantities, a factor (``speedup_x``, ``peak_to_mean_x``);
+- ``_count``: a whole number of things (``gpus_count``).
+
+Examples
+--------
+>>> header("breakeven_mtok_per_day")
+'breakeven [Mtok/day]'
+>>> format_quantity("gpu_usd_per_hour", 2.5)
+'$2.50/h'
 """
 
 from __future__ import annotations
 
-#: Name suffix -> (unit label, scale, format). Longest suffixes are matched first.
-SUFFIXES: dict[str, tuple[str, str]] = {
-    "_usd_per_mtok": ("USD/Mtok", "${:,.2f}/Mtok"),
-    "_usd_per_hour": ("USD/h", "${:,.2f}/h"),
-    "_usd_per_month": ("USD/month", "${:,.0f}/month"),
-    "_usd_per_day": ("USD/day", "${:,.0f}/day"),
-    "_usd_per_year": ("USD/year", "${:,.0f}/year"),
-    "_usd": ("USD", "${:,.0f}"),
-    "_mtok_per_day": ("Mtok/day", "{:,.1f}M tok/day"),
-    "_tok_per_day": ("tok/day", "{:,.0f} tok/day"),
-    "_tok_per_s": ("tok/s", "{:,.0f} tok/s"),
-    "_req_per_s": ("req/s", "{:,.1f} req/s"),
-    "_tok": ("tok", "{:,.0f} tok"),
-    "_gib": ("GiB", "{:,.1f} GiB"),
-    "_gb": ("GB", "{:,.1f} GB"),
-    "_min_per_year": ("min/year", "{:,.1f} min/year"),
-    "_min_per_month": ("min/month", "{:,.1f} min/month"),
-    "_ms": ("ms", "{:,.0f} ms"),
-    "_s": ("s", "{:,.1f} s"),
-    "_x": ("x", "{:,.2f}x"),
-    "_pct": ("%", "{:,.1f}%"),
-    "_share": ("1", "{:.0%}"),
-    "_count": ("1", "{:,.0f}"),
-}
+from dataclasses import dataclass
+
+# ---------------------------------------------------------------------- constants
+#: Seconds in a day [s/day].
+SECONDS_PER_DAY = 86_400.0
+#: Hours in a day [h/day]: rented GPUs are paid for around the clock.
+HOURS_PER_DAY = 24.0
+#: Days in an average Gregorian year [day/year].
+DAYS_PER_YEAR = 365.2425
+#: Months in a year [month/year].
+MONTHS_PER_YEAR = 12
+#: Days in an average month [day/month]: 365.2425 / 12 = 30.44.
+DAYS_PER_MONTH = DAYS_PER_YEAR / MONTHS_PER_YEAR
+#: Hours in an average month [h/month]: 730.5, the "730 hours" clouds bill a month by.
+HOURS_PER_MONTH = DAYS_PER_MONTH * HOURS_PER_DAY
+#: Minutes in an average year and month [min/year], [min/month].
+MINUTES_PER_YEAR = DAYS_PER_YEAR * HOURS_PER_DAY * 60
+MINUTES_PER_MONTH = MINUTES_PER_YEAR / MONTHS_PER_YEAR
+#: Seconds in an average year [s/year].
+SECONDS_PER_YEAR = MINUTES_PER_YEAR * 60
+#: Tokens in one million tokens [tok/Mtok].
+TOK_PER_MTOK = 1_000_000
+#: Bytes in a GiB (2^30) and in a GB (10^9): engine logs say "GB" and mean GiB; datasheets
+#: say GB and mean 10^9. Convert once, at the edge, by name.
+GIB = 2**30
+GB = 10**9
+MIB = 2**20
+
+
+# ---------------------------------------------------------------------- the glossary
+@dataclass(frozen=True)
+class Unit:
+    """One unit: the name suffix that carries it, its label, how values print, what it means."""
+
+    suffix: str
+    label: str
+    fmt: str
+    meaning: str
+
+
+#: Every unit suffix the project uses. Longest suffixes are matched first.
+GLOSSARY: tuple[Unit, ...] = (
+    Unit("_usd_per_mtok", "USD/Mtok", "${:,.2f}/Mtok", "US dollars per million tokens"),
+    Unit("_usd_per_hour", "USD/h", "${:,.2f}/h", "US dollars per hour"),
+    Unit("_usd_per_month", "USD/month", "${:,.0f}/month", "US dollars per average month (730.5 hours)"),
+    Unit("_usd_per_day", "USD/day", "${:,.0f}/day", "US dollars per day"),
+    Unit("_usd_per_year", "USD/year", "${:,.0f}/year", "US dollars per year"),
+    Unit("_usd", "USD", "${:,.0f}", "US dollars"),
+    Unit("_mtok_per_day", "Mtok/day", "{:,.1f}M tok/day", "millions of tokens per day"),
+    Unit("_tok_per_day", "tok/day", "{:,.0f} tok/day", "tokens per day"),
+    Unit("_tok_per_s", "tok/s", "{:,.0f} tok/s", "tokens per second"),
+    Unit("_req_per_s", "req/s", "{:,.1f} req/s", "requests per second"),
+    Unit("_tok", "tok", "{:,.0f} tok", "tokens"),
+    Unit("_mtok", "Mtok", "{:,.1f} Mtok", "millions of tokens"),
+    Unit("_params", "params", "{:,.0f}", "parameters (weights)"),
+    Unit("_b_params", "B params", "{:,.1f}B", "billions of parameters"),
+    Unit("_tib", "TiB", "{:,.2f} TiB", "2^40 bytes"),
+    Unit("_gib", "GiB", "{:,.1f} GiB", "2^30 bytes (what CUDA and engine logs report)"),
+    Unit("_mib", "MiB", "{:,.0f} MiB", "2^20 bytes (what nvidia-smi reports)"),
+    Unit("_gb", "GB", "{:,.1f} GB", "10^9 bytes (what datasheets say)"),
+    Unit("_bytes", "B", "{:,.0f} B", "bytes"),
+    Unit("_tb_per_s", "TB/s", "{:,.2f} TB/s", "10^12 bytes per second"),
+    Unit("_gb_per_s", "GB/s", "{:,.0f} GB/s", "10^9 bytes per second"),
+    Unit("_tflop_per_s", "TFLOP/s", "{:,.0f} TFLOP/s", "10^12 floating-point operations per second"),
+    Unit("_flop", "FLOP", "{:,.3g} FLOP", "floating-point operations"),
+    Unit("_min_per_year", "min/year", "{:,.1f} min/year", "minutes per year"),
+    Unit("_min_per_month", "min/month", "{:,.1f} min/month", "minutes per month"),
+    Unit("_ms", "ms", "{:,.0f} ms", "milliseconds"),
+    Unit("_s", "s", "{:,.1f} s", "seconds"),
+    Unit("_h", "h", "{:,.1f} h", "hours"),
+    Unit("_x", "x", "{:,.2f}x", "a ratio of two like quantities (a factor)"),
+    Unit("_pct", "%", "{:,.1f}%", "percent"),
+    Unit("_share", "share", "{:.0%}", "a fraction of a whole, in [0, 1], printed as a percentage"),
+    Unit("_count", "count", "{:,.0f}", "a whole number of things"),
+)
+_BY_LENGTH = sorted(GLOSSARY, key=lambda u: len(u.suffix), reverse=True)
+#: Manifest unit labels -> suffix (the manifests' ``unit:`` key uses the labels).
+#: ``1`` marks a dimensionless column whose name needs no suffix (a year, a batch size).
+LABELS: dict[str, str] = {u.label: u.suffix for u in GLOSSARY} | {"1": ""}
+
+
+def unit_for(name: str) -> Unit | None:
+    """The glossary entry whose suffix ends ``name`` (the longest that matches), or None.
+
+    >>> unit_for("gate_mtok_per_day").label
+    'Mtok/day'
+    >>> unit_for("model") is None
+    True
+    """
+    for unit in _BY_LENGTH:
+        if name.endswith(unit.suffix):
+            return unit
+    return None
 
 
 def unit_of(name: str) -> str | None:
-    """The unit a quantity's name carries, or None.
+    """The unit label a quantity's name carries, or None.
 
     >>> unit_of("breakeven_tok_per_day")
     'tok/day'
     """
-    for suffix in sorted(SUFFIXES, key=len, reverse=True):
-        if name.endswith(suffix):
-            return SUFFIXES[suffix][0]
-    return None
+    unit = unit_for(name)
+    return unit.label if unit else None
+
+
+def suffix_for_label(label: str) -> str | None:
+    """The name suffix a manifest's unit label demands (``"GiB"`` -> ``"_gib"``), or None if unknown.
+
+    >>> suffix_for_label("USD/h")
+    '_usd_per_hour'
+    """
+    return LABELS.get(label)
+
+
+def bare_name(name: str) -> str:
+    """``name`` without its unit suffix, words spaced: ``breakeven_mtok_per_day`` -> ``breakeven``.
+
+    >>> bare_name("ttft_p99_ms"), bare_name("model")
+    ('ttft p99', 'model')
+    """
+    unit = unit_for(name)
+    stem = name[: -len(unit.suffix)] if unit and len(name) > len(unit.suffix) else name
+    return stem.replace("_", " ").strip()
+
+
+def header(name: str) -> str:
+    """A table header for a column: its bare name and, in brackets, its unit.
+
+    >>> header("gpu_usd_per_hour"), header("gpus_count"), header("provider")
+    ('gpu [USD/h]', 'gpus', 'provider')
+    """
+    unit = unit_for(name)
+    if unit is None or unit.suffix == "_count":
+        return bare_name(name)
+    return f"{bare_name(name)} [{unit.label}]"
 
 
 def format_quantity(name: str, value: object) -> str:
     """Print ``value`` with the unit that ``name`` carries.
 
+    Booleans print as yes/no, infinities as "never" (a break-even that no volume reaches)
+    and missing numbers as a dash.
+
     >>> format_quantity("gate_tok_per_day", 49_812_345.6)
     '49,812,346 tok/day'
     >>> format_quantity("spend_gate_usd_per_month", 10000)
     '$10,000/month'
-    >>> format_quantity("label", "A100")
-    'A100'
+    >>> format_quantity("label", "A100"), format_quantity("fits", True)
+    ('A100', 'yes')
+    >>> format_quantity("breakeven_tok_per_day", float("inf"))
+    'never'
     """
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if value is None:
+        return "–"
+    if not isinstance(value, (int, float)):
         return str(value)
-    for suffix in sorted(SUFFIXES, key=len, reverse=True):
-        if name.endswith(suffix):
-            return SUFFIXES[suffix][1].format(value)
-    return f"{value:,.4g}"
+    if value != value:  # NaN
+        return "–"
+    if value in (float("inf"), float("-inf")):
+        return "never" if value > 0 else "-never"
+    unit = unit_for(name)
+    return unit.fmt.format(value) if unit else f"{value:,.4g}"

@@ -1,7 +1,12 @@
-"""Verdicts: what an analysis concludes about a claim, as a validated record.
+"""Verdicts: what an analysis concludes about a claim, as a validated record (a foundation).
+
+A :class:`Verdict` names the claim, one of four verdicts, the reason with its deciding
+figures, the conditions or what would test it, the kinds of evidence it rests on
+(:class:`Evidence`) and, for each uncertain input, whether the verdict flips inside the
+input's plausible range (:class:`selfhost.robustness.Sensitivity`).
 
 :func:`show_verdict` displays a verdict in a notebook and stores it in the cell's output
-under :data:`VERDICT_MIME`, where the pipeline finds it (see :mod:`selfhost.ledger`).
+under :data:`VERDICT_MIME`, where the pipeline finds it (see :mod:`selfhost.book.ledger`).
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from selfhost.errors import SelfhostError
+from selfhost.robustness import Sensitivity, robust
 from selfhost.units import format_quantity
 
 VERDICT_MIME = "application/vnd.selfhost.verdict+json"
@@ -22,6 +28,44 @@ UNTESTABLE = "cannot be tested here"
 VERDICTS = (HOLDS, CONDITIONAL, FAILS, UNTESTABLE)
 NOT_ANALYSED = "not yet analysed"
 CLAIM_ID = re.compile(r"^C\d\d$")
+
+#: The kinds of evidence a verdict can rest on, and how the book names each.
+EVIDENCE_KINDS: dict[str, str] = {
+    "live": "live run here",
+    "published": "published measurement",
+    "model": "model",
+    "data": "dated data",
+    "article": "the article's own text",
+}
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One kind of evidence a verdict rests on, and on what exactly.
+
+    ``kind`` is a key of :data:`EVIDENCE_KINDS`; ``detail`` says what: "vLLM 0.32.0 CPU
+    build, a 2-layer random-weight Llama, 2 cores", "roofline with engine efficiency from
+    6 published vLLM runs", "API prices read 2026-11-27 from copies dated 2026-03".
+
+    >>> Evidence("live", "vLLM on this CPU").label
+    'live run here: vLLM on this CPU'
+    """
+
+    kind: str
+    detail: str
+
+    def __post_init__(self) -> None:
+        if self.kind not in EVIDENCE_KINDS:
+            raise SelfhostError(f"evidence kind {self.kind!r} is not one of {sorted(EVIDENCE_KINDS)}")
+        if not self.detail:
+            raise SelfhostError(f"evidence of kind {self.kind!r} must say on what it rests")
+
+    @property
+    def label(self) -> str:
+        return f"{EVIDENCE_KINDS[self.kind]}: {self.detail}"
+
+    def to_json(self) -> dict[str, str]:
+        return {"kind": self.kind, "detail": self.detail}
 
 
 @dataclass(frozen=True)
@@ -42,6 +86,10 @@ class Verdict:
         Where the claim holds; required for "holds only under conditions".
     would_test : str
         What would test it; required for "cannot be tested here".
+    evidence : tuple[Evidence, ...]
+        The kinds of evidence the verdict rests on.
+    sensitivity : tuple[Sensitivity, ...]
+        Each uncertain input, its plausible range, and whether the verdict flips inside it.
     """
 
     claim_id: str
@@ -50,6 +98,8 @@ class Verdict:
     figures: Mapping[str, float | int | str] = field(default_factory=dict)
     conditions: tuple[str, ...] = ()
     would_test: str = ""
+    evidence: tuple[Evidence, ...] = ()
+    sensitivity: tuple[Sensitivity, ...] = ()
 
     def __post_init__(self) -> None:
         if not CLAIM_ID.match(self.claim_id):
@@ -65,9 +115,28 @@ class Verdict:
                 raise SelfhostError(f"{self.claim_id}: figure {name} is {value}")
         object.__setattr__(self, "figures", {k: _plain(v) for k, v in self.figures.items()})
         object.__setattr__(self, "conditions", tuple(self.conditions))
+        object.__setattr__(self, "evidence", tuple(self.evidence))
+        object.__setattr__(self, "sensitivity", tuple(self.sensitivity))
+
+    @property
+    def robust(self) -> bool | None:
+        """True when no uncertain input flips the verdict inside its range; None when none was assessed."""
+        return robust(self.sensitivity) if self.sensitivity else None
+
+    @property
+    def flips(self) -> tuple[Sensitivity, ...]:
+        """The inputs that flip the verdict inside their plausible range."""
+        return tuple(s for s in self.sensitivity if s.flips)
+
+    def with_(self, **changes: object) -> Verdict:
+        """A copy with some fields replaced (``evidence``, ``sensitivity``, ...)."""
+        from dataclasses import replace
+
+        return replace(self, **changes)  # type: ignore[arg-type]
 
     def to_json(self) -> dict:
-        return {
+        """The record as plain JSON; ``evidence`` and ``sensitivity`` appear once an analysis gives them."""
+        out: dict = {
             "id": self.claim_id,
             "verdict": self.verdict,
             "reason": self.reason,
@@ -75,12 +144,24 @@ class Verdict:
             "conditions": list(self.conditions),
             "would_test": self.would_test,
         }
+        if self.evidence:
+            out["evidence"] = [e.to_json() for e in self.evidence]
+        if self.sensitivity:
+            out["sensitivity"] = [s.to_json() for s in self.sensitivity]
+        return out
+
+    def flips_json(self) -> list[dict]:
+        """The inputs that flip the verdict, for ``claims.json``: input, range, value, verdict there."""
+        return [{"input": s.input, "range": [s.low, s.high], "value": s.value, "verdict": s.verdict_there}
+                for s in self.flips]
 
     @classmethod
     def from_json(cls, data: Mapping) -> Verdict:
         return cls(
             data["id"], data["verdict"], data["reason"], data.get("figures", {}),
             tuple(data.get("conditions", ())), data.get("would_test", ""),
+            tuple(Evidence(e["kind"], e["detail"]) for e in data.get("evidence", ())),
+            tuple(Sensitivity.from_json(s) for s in data.get("sensitivity", ())),
         )
 
     def to_markdown(self) -> str:
@@ -89,6 +170,11 @@ class Verdict:
             lines += ["Conditions:", ""] + [f"- {c}" for c in self.conditions] + [""]
         if self.would_test:
             lines += [f"What would test it: {self.would_test}", ""]
+        if self.evidence:
+            lines += ["Evidence: " + "; ".join(e.label for e in self.evidence) + ".", ""]
+        if self.sensitivity:
+            lines += ["Robustness: " + ("robust to every input tried." if self.robust else
+                                        "; ".join(s.describe() for s in self.flips) + "."), ""]
         if self.figures:
             lines += ["| figure | value |", "|---|---|"]
             lines += [f"| `{k}` | {format_quantity(k, v)} |" for k, v in self.figures.items()]

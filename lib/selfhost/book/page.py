@@ -1,0 +1,133 @@
+"""What an analysis page calls instead of carrying plumbing: set-up, tables for people, glued figures.
+
+- :func:`setup` once at the top of a notebook: the chart theme and offline renderer.
+- :func:`show_table` shows a DataFrame the way a reader needs it: headers with units from
+  the glossary (:func:`selfhost.units.header`), numbers rounded to meaningful digits with
+  thousands separators, shares as percentages, yes/no for booleans, a dash for a missing
+  value and "never" for an infinite one, in a container that scrolls sideways rather than
+  spilling out of the page.
+- :func:`glue_figures` glues every figure of a verdict, a dataclass or a mapping in one
+  call, so that prose can cite them (``{glue:text}`name:,.1f```) without one ``glue`` call
+  per number.
+
+Machinery (it displays outputs); the numbers come from the formula modules.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+from selfhost import units
+from selfhost.charts.theme import use_book_theme
+from selfhost.verdicts import Verdict
+
+#: The CSS class of every table container (the book's stylesheet makes it scroll sideways).
+TABLE_CLASS = "selfhost-table"
+
+
+def setup() -> None:
+    """Prepare a notebook: the book's chart theme and offline renderer."""
+    use_book_theme()
+
+
+def format_number(value: Any, name: str = "", digits: int = 3) -> str:
+    """One cell of a table: ``value`` rounded to ``digits`` significant digits, for a column called ``name``.
+
+    The unit is in the header, not the cell; a ``_share`` column prints as a percentage.
+
+    >>> format_number(49_812_345.6, "breakeven_tok_per_day"), format_number(6.6049, "price_usd_per_mtok")
+    ('49,812,346', '6.60')
+    >>> format_number(0.8451, "input_share"), format_number(float("inf"), "breakeven_tok_per_day")
+    ('84.5%', 'never')
+    >>> format_number(True), format_number(None), format_number(float("nan"), "x"), format_number(7, "gpus_count")
+    ('yes', '–', '–', '7')
+    """
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if not isinstance(value, (int, float)):
+        return str(value)
+    if math.isinf(value):
+        return "never" if value > 0 else "-never"
+    unit = units.unit_for(name)
+    if unit is not None and unit.suffix == "_share":
+        return _significant(value * 100, digits) + "%"
+    if isinstance(value, int) or (unit is not None and unit.suffix == "_count"):
+        return f"{value:,.0f}"
+    return _significant(value, digits)
+
+
+def _significant(value: float, digits: int) -> str:
+    if value == 0:
+        return "0"
+    magnitude = math.floor(math.log10(abs(value)))
+    decimals = max(0, digits - 1 - magnitude)
+    return f"{value:,.{decimals}f}"
+
+
+def table_html(frame: pd.DataFrame, *, digits: int = 3, headers: Mapping[str, str] | None = None,
+               caption: str | None = None) -> str:
+    """The HTML of :func:`show_table` (a plain table: no index, formatted cells, unit headers)."""
+    names = list(frame.columns)
+    heads = [(headers or {}).get(str(c), units.header(str(c))) for c in names]
+    rows = []
+    for record in frame.itertuples(index=False, name=None):
+        cells = "".join(f"<td>{html.escape(format_number(v, str(c), digits))}</td>" for c, v in zip(names, record))
+        rows.append(f"<tr>{cells}</tr>")
+    cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in heads)
+    return (f'<div class="{TABLE_CLASS}" style="overflow-x: auto; max-width: 100%;"><table class="table">{cap}'
+            f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>")
+
+
+def show_table(frame: pd.DataFrame, columns: Sequence[str] | None = None, *, digits: int = 3,
+               headers: Mapping[str, str] | None = None, caption: str | None = None) -> None:
+    """Display ``frame`` (or its ``columns``) as a table for people (see the module docstring).
+
+    ``headers`` overrides the header of a column (name -> text); every other header comes
+    from the glossary.
+    """
+    from IPython.display import HTML, display
+
+    shown = frame if columns is None else frame[list(columns)]
+    display(HTML(table_html(shown, digits=digits, headers=headers, caption=caption)))
+
+
+def figures_of(source: Verdict | Mapping[str, Any] | Any) -> dict[str, Any]:
+    """The named figures of a verdict, a mapping, or a dataclass instance (its fields)."""
+    if isinstance(source, Verdict):
+        return dict(source.figures)
+    if isinstance(source, Mapping):
+        return dict(source)
+    if dataclasses.is_dataclass(source) and not isinstance(source, type):
+        return {f.name: getattr(source, f.name) for f in dataclasses.fields(source)}
+    raise TypeError(f"cannot take figures from a {type(source).__name__}")
+
+
+def glue_figures(source: Verdict | Mapping[str, Any] | Any, prefix: str = "") -> dict[str, Any]:
+    """Glue every figure of ``source`` under ``prefix + name`` (not displayed); return them.
+
+    Numbers are glued as Python floats and ints (numpy scalars converted), text as text;
+    nested values are skipped.
+    """
+    from myst_nb import glue
+
+    out = {}
+    for name, value in figures_of(source).items():
+        if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+            value = value.item()
+        if isinstance(value, (bool, int, float, str)):
+            glue(prefix + name, value, display=False)
+            out[prefix + name] = value
+    return out

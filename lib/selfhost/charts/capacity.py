@@ -1,0 +1,67 @@
+"""Charts for the capacity (C07) and TTFT (C15) pages, from frames aggregated in :mod:`selfhost.capacity`."""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+from selfhost.charts.theme import API_COLOR, NEUTRAL_COLOR, SELF_HOST_COLOR
+
+WIDTH = 460
+
+
+def measured_vs_predicted_chart(table: pd.DataFrame, x: str, x_title: str, measured: str, predicted: str,
+                                y_title: str, log_x: bool = True) -> alt.Chart:
+    """Measured (points) and predicted (line) against ``x``, from one of the CPU tables."""
+    long = pd.concat([
+        table[[x, measured]].rename(columns={measured: "value"}).assign(series="measured (vLLM CPU)"),
+        table[[x, predicted]].rename(columns={predicted: "value"}).assign(series="roofline, this machine's limits"),
+    ])
+    scale = alt.Scale(type="log") if log_x else alt.Scale()
+    base = alt.Chart(long).encode(
+        x=alt.X(f"{x}:Q", title=x_title, scale=scale),
+        y=alt.Y("value:Q", title=y_title, scale=alt.Scale(type="log")),
+        color=alt.Color("series:N", title=None, scale=alt.Scale(range=[API_COLOR, SELF_HOST_COLOR])),
+        tooltip=[f"{x}:Q", "series:N", alt.Tooltip("value:Q", format=",.1f")],
+    )
+    return (base.mark_line(point=True)).properties(width=WIDTH, height=260)
+
+
+def latency_throughput_chart(frame: pd.DataFrame, volumes_mtok_per_day: dict[str, float],
+                             slo_tpot_ms: float) -> alt.LayerChart:
+    """Tokens/day against TPOT as the batch grows, one line per deployment, volumes as rules.
+
+    ``frame`` columns: ``deployment``, ``batch``, ``tpot_ms``, ``mtok_per_day``, ``within_slo``.
+    """
+    lines = alt.Chart(frame).mark_line(point=alt.OverlayMarkDef(size=18)).encode(
+        x=alt.X("tpot_ms:Q", title="time per output token [ms]", scale=alt.Scale(type="log")),
+        y=alt.Y("mtok_per_day:Q", title="capacity [M tokens/day]", scale=alt.Scale(type="log")),
+        color=alt.Color("deployment:N", title=None),
+        tooltip=["deployment:N", "batch:Q", alt.Tooltip("tpot_ms:Q", format=",.1f"),
+                 alt.Tooltip("ttft_ms:Q", format=",.0f"), alt.Tooltip("mtok_per_day:Q", format=",.1f")],
+    )
+    marks = pd.DataFrame({"mtok_per_day": list(volumes_mtok_per_day.values()), "label": list(volumes_mtok_per_day)})
+    rules = alt.Chart(marks).mark_rule(color=NEUTRAL_COLOR, strokeDash=[4, 3]).encode(y="mtok_per_day:Q")
+    text = alt.Chart(marks).mark_text(align="left", dx=3, dy=-5, color=NEUTRAL_COLOR).encode(
+        y="mtok_per_day:Q", x=alt.value(3), text="label:N")
+    slo = alt.Chart(pd.DataFrame({"tpot_ms": [slo_tpot_ms]})).mark_rule(color=NEUTRAL_COLOR).encode(x="tpot_ms:Q")
+    return (lines + rules + text + slo).properties(width=WIDTH, height=300)
+
+
+def ttft_chart(frame: pd.DataFrame, target_ms: float, api_band_ms: tuple[float, float]) -> alt.LayerChart:
+    """TTFT against prompt length, one line per deployment and load; the target and the API band.
+
+    ``frame`` columns: ``deployment``, ``load``, ``prompt_tok``, ``ttft_ms``.
+    """
+    lines = alt.Chart(frame).mark_line().encode(
+        x=alt.X("prompt_tok:Q", title="prompt [tokens]", scale=alt.Scale(type="log")),
+        y=alt.Y("ttft_ms:Q", title="time to first token [ms]", scale=alt.Scale(type="log")),
+        color=alt.Color("deployment:N", title=None),
+        strokeDash=alt.StrokeDash("load:N", title="device busy with prompts"),
+        tooltip=["deployment:N", "load:N", "prompt_tok:Q", alt.Tooltip("ttft_ms:Q", format=",.0f")],
+    )
+    band = alt.Chart(pd.DataFrame({"low": [api_band_ms[0]], "high": [api_band_ms[1]]})).mark_rect(
+        opacity=0.12, color=API_COLOR).encode(y="low:Q", y2="high:Q")
+    rule = alt.Chart(pd.DataFrame({"ttft_ms": [target_ms]})).mark_rule(color=NEUTRAL_COLOR, strokeDash=[4, 3]).encode(
+        y="ttft_ms:Q")
+    return (band + lines + rule).properties(width=WIDTH, height=300)

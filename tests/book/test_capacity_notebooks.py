@@ -1,0 +1,105 @@
+"""The throughput pages (capacity, ttft) and the capacity section of the break-even page run
+with non-default parameters; their glued figures and verdicts match calculations made here
+from the raw files (run records, data tables, config.json), independently of selfhost.roofline."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import statistics
+
+import pytest
+
+from selfhost import paths
+from selfhost.book import ledger
+from selfhost.book import pipeline
+from selfhost.data.hardware import gpu_by_name
+from selfhost.data.models import load_model_spec
+
+NB = paths.NOTEBOOKS
+DATA = paths.data_dir()
+
+
+def _cpu_limits(threads: int) -> tuple[float, float]:
+    with (DATA / "machine_limits.csv").open(newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r["run_id"].startswith("cpu-") and r["torch_threads"] == str(threads)]
+    bw = max(float(r["value"]) for r in rows if r["quantity"] == "read_bandwidth_gb_per_s")
+    fl = max(float(r["value"]) for r in rows if r["quantity"] == "bf16_matmul_tflop_per_s")
+    return bw * 1e9, fl * 1e12
+
+
+def _capacity_llama() -> dict:
+    return json.loads((DATA / "engines" / "capacity-llama" / "config.json").read_text())
+
+
+@pytest.mark.slow
+def test_capacity_page_cpu_gap_and_gpu_count(tmp_path):
+    out = tmp_path / "capacity.ipynb"
+    params = {"slo_ttft_ms": 2000.0, "prompt_tokens": 256, "compute_efficiency_x": 0.5, "bandwidth_efficiency_x": 0.6,
+              "large_volume_tok_per_day": 80e6}
+    pipeline.execute(NB / "capacity.ipynb", out, params)
+    glued = ledger.glued(out)
+    (verdict,) = ledger.verdicts_in(out)
+    assert verdict.claim_id == "C07"
+    # The CPU gap, by hand from the run records: decode = C / median TPOT; roofline = bandwidth / bytes per step,
+    # bytes = 2 x (weights without the input embedding) + C x context x KV bytes per token (bf16).
+    c = _capacity_llama()
+    h, inter, layers, vocab = c["hidden_size"], c["intermediate_size"], c["num_hidden_layers"], c["vocab_size"]
+    q, kv = c["num_attention_heads"] * c["head_dim"], c["num_key_value_heads"] * c["head_dim"]
+    weights = layers * (2 * h * q + 2 * h * kv + 3 * h * inter + 2 * h) + vocab * h + h  # lm_head untied
+    kv_per_tok = layers * 2 * kv * 2
+    bw, _ = _cpu_limits(1)
+    gaps = []
+    for path in (DATA / "capacity_runs" / "throughput").glob("*.json"):
+        r = json.loads(path.read_text())
+        if r["status"] != "ok" or r["hardware"]["load_avg_1m"] > 3.0:  # the page leaves out disturbed runs
+            continue
+        conc, p = r["workload"]["params"]["max_concurrency"], r["workload"]["params"]
+        ctx = p["prompt_len"] + p["output_len"] // 2
+        measured = conc / (r["results"]["median_tpot_ms"] / 1e3)
+        predicted = conc * bw / (2 * weights + conc * ctx * kv_per_tok)
+        gaps.append(abs(measured / predicted - 1))
+    assert glued["cpu_max_abs_gap_pct"] == pytest.approx(100 * max(gaps), rel=1e-6)
+    # GPUs for the large volume = ceil(volume / best capacity)
+    best = verdict.figures["best_capacity_tok_per_day"]
+    assert glued["capacity_tok_per_day"] == pytest.approx(best)
+    if best > 0:
+        assert verdict.figures["gpus_for_80M_count"] == math.ceil(80e6 / best)
+
+
+@pytest.mark.slow
+def test_ttft_page_article_deployment_by_hand(tmp_path):
+    out = tmp_path / "ttft.ipynb"
+    pipeline.execute(NB / "ttft.ipynb", out, {"typical_prompt_tokens": 1024, "compute_efficiency_x": 0.5,
+                                              "target_ms": 300.0})
+    glued = ledger.glued(out)
+    (verdict,) = ledger.verdicts_in(out)
+    assert verdict.claim_id == "C15" and verdict.figures["target_ms"] == 300.0
+    # Llama 3.3 70B FP8 on an A100 (no FP8 tensor cores: the bf16 rate), one 1,024-token prompt, idle:
+    # FLOPs = 1024 x 2 x (weights without the input embedding) + causal attention 2 x heads x 2 x d x sum(t).
+    spec = load_model_spec("llama-3.3-70b")
+    cfg = json.loads((DATA / "models" / "llama-3.3-70b.json").read_text())
+    h, layers = cfg["hidden_size"], cfg["num_hidden_layers"]
+    heads, d = cfg["num_attention_heads"], h // cfg["num_attention_heads"]
+    matmul = spec.params().total - cfg["vocab_size"] * h
+    flops = 1024 * 2 * matmul + layers * 2 * heads * 2 * d * (1024 * 1025 // 2)
+    card = gpu_by_name("A100 80GB")
+    assert glued["article_ttft_ms"] == pytest.approx(flops / (card.bf16_dense_tflop_per_s * 1e12 * 0.5) * 1e3, rel=1e-9)
+
+
+@pytest.mark.slow
+def test_break_even_capacity_section_with_a_given_capacity(tmp_path):
+    out = tmp_path / "be.ipynb"
+    pipeline.execute(NB / "break-even.ipynb", out, {"capacity_tok_per_day_per_gpu": 20e6})
+    glued = ledger.glued(out)
+    assert glued["capacity_mtok_per_day"] == pytest.approx(20.0)
+    assert glued["breakeven_tok_per_day"] == pytest.approx(2.5 * 24 / 6.6 * 1e6)  # unchanged: $60/day at $6.60/Mtok
+    with (DATA / "api_prices.csv").open(newline="") as f:
+        prices = [r for r in csv.DictReader(f) if r["status"] == "current"]
+    breakevens = [60.0 / (0.7 * float(r["input_usd_per_mtok"]) + 0.3 * float(r["output_usd_per_mtok"])) * 1e6
+                  for r in prices]
+    assert glued["exceeds_count"] == sum(v > 20e6 for v in breakevens)
+    # a GPU's 20M tokens/day is worth less than its $60/day below $3/Mtok: no break-even at all there
+    blended = [0.7 * float(r["input_usd_per_mtok"]) + 0.3 * float(r["output_usd_per_mtok"]) for r in prices]
+    assert glued["never_count"] == sum(b * 20 <= 60.0 for b in blended)

@@ -1,0 +1,80 @@
+"""Tests of ``selfhost capacity`` (lib/selfhost/cli/capacity.py)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from selfhost import cli, roofline
+from selfhost.data.hardware import gpu_by_name
+from selfhost.data.models import load_model_spec
+from selfhost.data.serving import default_serving_efficiency
+
+REQUIRED = ("decode_tok_per_s", "prefill_tok_per_s", "capacity_tok_per_day", "max_batch_within_slo")
+
+
+def _run(capsys, *argv):
+    code = cli.main(["capacity", *argv])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_json_has_the_required_keys_and_matches_the_library(capsys):
+    code, out, _ = _run(capsys, "--model", "llama-3.1-8b", "--gpu", "h100-80gb", "--json")
+    data = json.loads(out)
+    assert code == 0 and all(k in data for k in REQUIRED)
+    assert data["max_batch_within_slo"] >= 1 and data["capacity_tok_per_day"] > 0
+    eff = default_serving_efficiency()
+    assert data["bandwidth_efficiency_x"] == pytest.approx(eff.bandwidth_x)
+    # batch-1 decode, recomputed: bytes of bf16 weights + KV at the mean context over 3.35 TB/s x efficiency
+    spec, card = load_model_spec("llama-3.1-8b"), gpu_by_name("H100 SXM")
+    p = spec.params()
+    ctx = 512 + round(512 * 0.3 / 0.7) // 2
+    nbytes = 2 * (p.total - p.embedding) + ctx * spec.kv_bytes_per_token()
+    by_hand = card.memory_bandwidth_tb_per_s * 1e12 * eff.bandwidth_x / nbytes
+    assert data["decode_tok_per_s_batch_1"] == pytest.approx(by_hand)
+    assert data["capacity_tok_per_day"] == pytest.approx(data["capacity_tok_per_s"] * 86_400)
+
+
+def test_efficiency_override_and_slo_change_the_answer(capsys):
+    _, out, _ = _run(capsys, "--model", "llama-3.1-8b", "--gpu", "h100-80gb", "--json",
+                     "--bandwidth-efficiency", "0.5", "--compute-efficiency", "0.5")
+    loose = json.loads(out)
+    _, out, _ = _run(capsys, "--model", "llama-3.1-8b", "--gpu", "h100-80gb", "--json",
+                     "--bandwidth-efficiency", "0.5", "--compute-efficiency", "0.5", "--slo-tpot-ms", "15")
+    tight = json.loads(out)
+    assert loose["bandwidth_efficiency_x"] == 0.5
+    assert tight["max_batch_within_slo"] < loose["max_batch_within_slo"]
+    assert tight["tpot_ms"] <= 15
+
+
+def test_model_that_does_not_fit_has_no_capacity(capsys):
+    code, out, _ = _run(capsys, "--model", "llama-3.3-70b", "--gpu", "a100-80gb")
+    assert code == 0 and "does NOT start" in out
+
+
+def test_tensor_parallel_adds_bandwidth(capsys):
+    _, out, _ = _run(capsys, "--model", "llama-3.3-70b", "--gpu", "h100-80gb", "--gpus", "2", "--json")
+    two = json.loads(out)
+    assert two["fits"] is True and two["capacity_tok_per_day"] > 0
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--input-share", "1.5"], "input_share"),
+    (["--gpus", "0"], "gpus"),
+    (["--bandwidth-efficiency", "2"], "bandwidth_x"),
+])
+def test_bad_input_exits_2_naming_the_parameter(capsys, argv, message):
+    code, _, err = _run(capsys, "--model", "llama-3.1-8b", "--gpu", "h100-80gb", *argv)
+    assert code == 2 and message in err
+
+
+def test_unknown_gpu_lists_the_known_ones(capsys):
+    code, _, err = _run(capsys, "--model", "llama-3.1-8b", "--gpu", "tpu-v9")
+    assert code == 2 and "A100 80GB" in err
+
+
+def test_human_output_names_the_capacity(capsys):
+    code, out, _ = _run(capsys, "--model", "llama-3.1-8b", "--gpu", "h100-80gb")
+    assert code == 0 and "tokens/day" in out and "largest batch" in out

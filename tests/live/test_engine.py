@@ -1,0 +1,135 @@
+"""The harness's fault handling, with fake engine processes (no vLLM start): an engine that
+does not start, a port in use, an engine that dies mid-run, a URL that is not an
+OpenAI-compatible server, and nothing left running afterwards."""
+
+from __future__ import annotations
+
+import socket
+import sys
+from pathlib import Path
+
+import pytest
+
+from selfhost.live import engine as eng
+from selfhost.data import runs
+
+FAKE = Path(__file__).with_name("fake_engine.py")
+
+
+class FakeServer(eng.VllmServer):
+    """VllmServer running tests/fake_engine.py in one of its modes."""
+
+    def __init__(self, mode: str, port: int, tmp_path: Path, **kw: object) -> None:
+        super().__init__(tmp_path, port, log_dir=tmp_path, **kw)
+        self.mode = mode
+
+    def command(self) -> list[str]:
+        return [sys.executable, str(FAKE), str(self.port), self.mode]
+
+
+def group_alive(pgid: int) -> bool:
+    return bool(eng.group_members(pgid))
+
+
+@pytest.fixture
+def port() -> int:
+    return eng.free_port(8290)
+
+
+def test_engine_that_exits_reports_its_log_tail(tmp_path, port):
+    with pytest.raises(eng.EngineStartError,
+                       match=r"exited with code 1 before answering .*; root cause: RuntimeError: not enough memory for the KV cache"):
+        FakeServer("crash", port, tmp_path).start()
+
+
+def test_engine_that_never_answers_times_out_and_is_killed(tmp_path, port):
+    server = FakeServer("hang", port, tmp_path, startup_timeout_s=3)
+    with pytest.raises(eng.EngineStartError, match=r"did not answer .* within 3 s(.|\n)*fake engine starting"):
+        server.start()
+    assert server.proc is not None and not group_alive(server.proc.pid)
+
+
+def test_port_in_use_is_refused_before_launch(tmp_path, port):
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # the previous test's port may be in TIME_WAIT
+        s.bind(("127.0.0.1", port))
+        s.listen()
+        with pytest.raises(eng.EngineStartError, match=f"port {port} .* already in use"):
+            FakeServer("die-on-request", port, tmp_path).start()
+
+
+def test_port_outside_the_allowed_range_is_refused(tmp_path):
+    with pytest.raises(eng.EngineStartError, match="outside 8200-8299"):
+        FakeServer("die-on-request", 8100, tmp_path)
+
+
+def test_context_manager_kills_the_group_even_when_interrupted(tmp_path, port):
+    server = FakeServer("die-on-request", port, tmp_path)
+    with pytest.raises(KeyboardInterrupt):
+        with server as info:
+            assert info.base_url == f"http://127.0.0.1:{port}"
+            pgid = server.proc.pid
+            raise KeyboardInterrupt
+    assert not group_alive(pgid)
+    assert eng.port_is_free(port)
+
+
+def test_atexit_handler_kills_what_is_left(tmp_path, port):
+    server = FakeServer("die-on-request", port, tmp_path)
+    server.start()
+    pgid = server.proc.pid
+    eng._kill_all()  # what atexit runs
+    assert not group_alive(pgid)
+
+
+def test_a_url_that_is_not_openai_compatible_is_refused(tmp_path, port):
+    with FakeServer("not-openai", port, tmp_path) as info, \
+            pytest.raises(eng.NotOpenAICompatible, match="did not return an OpenAI model list"):
+        eng.attach(info.base_url, "mystery")
+
+
+def test_a_url_where_nothing_listens_is_refused(port):
+    with pytest.raises(eng.NotOpenAICompatible, match="nothing answers"):
+        eng.attach(f"http://127.0.0.1:{port}", "vllm")
+    with pytest.raises(eng.NotOpenAICompatible, match="not an http"):
+        eng.attach("localhost:8000", "vllm")
+
+
+def test_attach_describes_an_openai_server(tmp_path, port):
+    with FakeServer("die-on-request", port, tmp_path) as info:
+        attached = eng.attach(info.base_url + "/v1", "sglang")
+    assert (attached.engine, attached.model_id, attached.launched) == ("sglang", "fake", False)
+    assert attached.base_url == info.base_url
+
+
+@pytest.mark.slow
+def test_engine_death_mid_run_is_recorded_as_failed(tmp_path, port):
+    from selfhost.live import harness as live
+    from selfhost.workloads import RunSpec
+
+    model_dir = eng.prepare_model()
+    server = FakeServer("die-on-request", port, tmp_path)
+    with server as info:
+        spec = RunSpec("throughput", "concurrency-2", 0, seed=1, num_prompts=2, input_len=16, output_len=4,
+                       max_concurrency=2)
+        path, record = live.run_one(info, spec, tmp_path / "runs", session_id="s", hardware=live._hardware(None),
+                                    model={"name": "fake"}, tokenizer=str(model_dir), server=server)
+    assert record["status"] == "failed"
+    assert "the engine died during the run" in record["error"]
+    assert "dying on a completion request" in record["error"]  # the engine log's tail
+    assert runs.read_record(path)["status"] == "failed"
+
+
+def test_prepare_model_builds_a_tokenizer_of_the_configured_size(tmp_path):
+    import json
+
+    out = eng.prepare_model(build_dir=tmp_path / "m")
+    config = json.loads((out / "config.json").read_text())
+    vocab = json.loads((out / "tokenizer.json").read_text())["model"]["vocab"]
+    assert len(vocab) == config["vocab_size"]
+    assert eng.prepare_model(build_dir=tmp_path / "m") == out  # cached: second call reuses it
+
+
+def test_hardware_here_names_the_cpu():
+    hw = eng.hardware_here()
+    assert hw["kind"] in ("cpu", "gpu") and hw["cpu_cores"] >= 1 and hw["cpu_model"]
