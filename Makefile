@@ -7,12 +7,12 @@ STAMP := $(VENV)/.installed
 PARAMS ?=
 REMOTE ?= origin
 
-.PHONY: help env book refresh test test-deps publish bench clean
+.PHONY: help env book refresh test test-deps lint publish bench clean
 
 help:
 	@echo "make book     set up .venv, execute every notebook, build the HTML book in _build/html"
 	@echo "make book PARAMS=my.yaml   the same with your own parameters"
-	@echo "make test     pytest (unit, book, live) + nbval over the notebooks"
+	@echo "make test     ruff + mypy, pytest (unit, book, live) + nbval over the notebooks"
 	@echo "make refresh  re-execute the notebooks and save their checked outputs (after a change in lib/ or data/)"
 	@echo "make publish  push _build/html to the gh-pages branch of REMOTE (default: origin)"
 	@echo "make bench    time each step: environment set-up, each notebook, the book build"
@@ -38,7 +38,12 @@ test-deps:
 	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 	@command -v promtool >/dev/null || { apt-get update -qq && apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
 
-test: book test-deps
+# The linter and the type checker (configured in pyproject.toml); part of make test.
+lint: $(STAMP)
+	$(VENV)/bin/ruff check lib tests scripts
+	$(VENV)/bin/mypy
+
+test: book test-deps lint
 	$(PY) -m pytest tests lib notebooks --nbval-lax --nbval-sanitize-with tests/nbval-sanitize.cfg
 
 publish:

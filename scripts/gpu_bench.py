@@ -156,13 +156,13 @@ def bench(shape_name: str, batches: list[int], context: int, device: str, buffer
     x = torch.ones(buffer_mib * 2**20 // 2, dtype=torch.bfloat16, device=device)
     y = torch.empty_like(x)
     nbytes = x.numel() * 2
-    out["copy_bandwidth_gb_per_s"] = gb_per_s(2 * nbytes, best(lambda: y.copy_(x), reps))
-    out["read_bandwidth_gb_per_s"] = gb_per_s(nbytes, best(lambda: x.sum(dtype=torch.float32), reps))
+    out["copy_bandwidth_gb_per_s"] = gb_per_s(2 * nbytes, best(lambda x=x, y=y: y.copy_(x), reps))
+    out["read_bandwidth_gb_per_s"] = gb_per_s(nbytes, best(lambda x=x: x.sum(dtype=torch.float32), reps))
     del x, y
     a = torch.randn(matmul_n, matmul_n, device=device, dtype=torch.bfloat16)
     b = torch.randn(matmul_n, matmul_n, device=device, dtype=torch.bfloat16)
     out["bf16_matmul_n"] = matmul_n
-    out["bf16_matmul_tflop_per_s"] = tflop_per_s(matmul_n, best(lambda: a @ b, reps))
+    out["bf16_matmul_tflop_per_s"] = tflop_per_s(matmul_n, best(lambda a=a, b=b: a @ b, reps))
     del a, b
     shape = SHAPES[shape_name]
     out["shape"] = asdict(shape)
@@ -175,7 +175,8 @@ def bench(shape_name: str, batches: list[int], context: int, device: str, buffer
             k_cache = torch.zeros(kv_shape, device=device, dtype=torch.bfloat16)
             v_cache = torch.zeros(kv_shape, device=device, dtype=torch.bfloat16)
             xin = torch.randn(batch, shape.hidden, device=device, dtype=torch.bfloat16)
-            seconds = best(lambda: decode_step(torch, shape, weights, xin, k_cache, v_cache), reps)
+            seconds = best(lambda xin=xin, k_cache=k_cache, v_cache=v_cache: decode_step(
+                torch, shape, weights, xin, k_cache, v_cache), reps)
             step_bytes = shape.step_bytes(batch, context)
             rows.append({"batch": batch, "step_ms": seconds * 1e3, "decode_tok_per_s": batch / seconds,
                          "step_bytes": step_bytes, "implied_bandwidth_gb_per_s": gb_per_s(step_bytes, seconds)})

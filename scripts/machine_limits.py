@@ -82,14 +82,14 @@ def measure(buffer_mib: int, matmul_n: int, reps: int) -> dict[str, float]:
     y = torch.empty_like(x)
     nbytes = x.numel() * x.element_size()
     out = {
-        "read_bandwidth_gb_per_s": bandwidth_gb_per_s(nbytes, best_seconds(lambda: x.sum(), reps)),
-        "copy_bandwidth_gb_per_s": bandwidth_gb_per_s(2 * nbytes, best_seconds(lambda: y.copy_(x), reps)),
+        "read_bandwidth_gb_per_s": bandwidth_gb_per_s(nbytes, best_seconds(lambda x=x: x.sum(), reps)),
+        "copy_bandwidth_gb_per_s": bandwidth_gb_per_s(2 * nbytes, best_seconds(lambda x=x, y=y: y.copy_(x), reps)),
     }
     del x, y
     for dtype, key in ((torch.bfloat16, "bf16_matmul_tflop_per_s"), (torch.float32, "fp32_matmul_tflop_per_s")):
         a = torch.randn(matmul_n, matmul_n).to(dtype)
         b = torch.randn(matmul_n, matmul_n).to(dtype)
-        out[key] = matmul_tflop_per_s(matmul_n, best_seconds(lambda: a @ b, reps))
+        out[key] = matmul_tflop_per_s(matmul_n, best_seconds(lambda a=a, b=b: a @ b, reps))
     return out
 
 
@@ -110,7 +110,7 @@ def measure_decode(batches: list[int], context: int, reps: int) -> dict[str, flo
             k, v = torch.zeros(kv, dtype=torch.bfloat16), torch.zeros(kv, dtype=torch.bfloat16)
             x = torch.randn(b, shape.hidden, dtype=torch.bfloat16)
             out[f"capacity_llama_decode_step_ms_b{b}"] = 1e3 * best(
-                lambda: gpu_bench.decode_step(torch, shape, weights, x, k, v), reps)
+                lambda x=x, k=k, v=v: gpu_bench.decode_step(torch, shape, weights, x, k, v), reps)
     return out
 
 
@@ -144,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     if batches:
         figures.update(measure_decode(batches, args.decode_context, args.reps))
     load = round(os.getloadavg()[0], 2)
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     run_id = "cpu-" + now.strftime("%Y%m%dT%H%M%SZ")
     machine = f"{cpu_model()}, {os.cpu_count()} cores (this machine)"
     units = {"gb_per_s": "GB/s", "tflop_per_s": "TFLOP/s", "_ms_b": "ms"}

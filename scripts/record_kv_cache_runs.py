@@ -21,12 +21,10 @@ import re
 import sys
 from pathlib import Path
 
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "lib"))
 
-from selfhost import units
-from selfhost import memory, modelspec  # noqa: E402
+from selfhost import memory, modelspec, units  # noqa: E402
 from selfhost.live.kvprobe import run_engine  # noqa: E402
 
 CSV = ROOT / "data" / "kv_cache_runs.csv"

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from selfhost import alertrules as ar
 from selfhost import paths
-from selfhost.live import prometheus
 from selfhost.errors import ParameterError
+from selfhost.live import prometheus
 
 MONITORING = paths.ROOT / "monitoring"
 

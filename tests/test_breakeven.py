@@ -5,9 +5,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from selfhost import breakeven as be
-from selfhost.units import DAYS_PER_MONTH
 from selfhost.errors import ParameterError
 from selfhost.prices import ApiPrice
+from selfhost.units import DAYS_PER_MONTH
 from selfhost.verdicts import CONDITIONAL, FAILS, HOLDS
 
 DAY = dt.date(2026, 11, 27)

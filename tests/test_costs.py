@@ -2,8 +2,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from selfhost.units import DAYS_PER_MONTH
 from selfhost.costs import blended_usd_per_mtok, spend_usd_per_month, tok_per_day_for_spend
+from selfhost.units import DAYS_PER_MONTH
 
 prices = st.floats(min_value=0.01, max_value=200)
 shares = st.floats(min_value=0, max_value=1)

@@ -146,6 +146,6 @@ def test_notebooks_import_only_what_a_page_may():
     for nb in sorted(paths.NOTEBOOKS.glob("*.ipynb")):
         code = "\n".join("".join(c["source"]) for c in json.loads(nb.read_text())["cells"] if c["cell_type"] == "code")
         code = "\n".join(line for line in code.splitlines() if not line.lstrip().startswith(("%", "!")))
-        for base, name, line in imports_of(code, "notebook"):
+        for base, name, _ in imports_of(code, "notebook"):
             target = resolve(base, name, set(package_sources()))
             assert kind_of(target) in allowed, f"{nb.name}: imports {target}"

@@ -8,8 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from selfhost import units
-from selfhost import memory
+from selfhost import memory, units
 from selfhost.data.hardware import gpu_by_name, load_vllm_overheads
 from selfhost.data.models import load_model_spec
 from selfhost.data.tables import load_rows

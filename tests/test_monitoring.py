@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from selfhost import alertrules as ar
 from selfhost import monitoring as mon
-from selfhost.data import overload as records
 from selfhost import paths
+from selfhost.data import overload as records
 from selfhost.verdicts import CONDITIONAL, FAILS, HOLDS, UNTESTABLE
 
 

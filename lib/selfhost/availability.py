@@ -34,6 +34,7 @@ from selfhost.params import check_int, check_number
 from selfhost.units import MINUTES_PER_MONTH, MINUTES_PER_YEAR, SECONDS_PER_YEAR
 from selfhost.verdicts import CONDITIONAL, FAILS, HOLDS, Verdict
 
+
 def _check_availability(name: str, value: float) -> float:
     return check_number(name, value, gt=0, le=1)
 

@@ -30,7 +30,6 @@ from selfhost.units import DAYS_PER_MONTH, SECONDS_PER_DAY
 from selfhost.verdicts import CONDITIONAL, FAILS, HOLDS, Verdict
 
 
-
 @dataclass(frozen=True)
 class Scenario:
     """A self-hosting scenario: what is rented, what it costs to run, and the workload mix.
@@ -461,7 +460,9 @@ def c06_verdict(
     check_number("assumed_ops_usd_per_month", assumed_ops_usd_per_month, gt=0)
     figures: dict[str, float] = {"assumed_ops_usd_per_month": assumed_ops_usd_per_month,
                                  "gpu_usd_per_month": scenario.gpu_usd_per_month}
-    consistent, inconsistent, conditions = [], [], []
+    consistent: list[str] = []
+    inconsistent: list[str] = []
+    conditions: list[str] = []
     for tier, spend in thresholds_usd_per_month.items():
         implied = costs.implied_ops_usd_per_month(spend, scenario.gpu_usd_per_hour, scenario.gpu_count)
         slug = tier.replace("-", "_")

@@ -24,14 +24,15 @@ import math
 import statistics
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+
 import pandas as pd
 
 from selfhost import costs, memory, roofline
 from selfhost.errors import ParameterError
 from selfhost.gpus import Gpu
 from selfhost.modelspec import ModelSpec
-from selfhost.units import TOK_PER_MTOK
 from selfhost.params import check_int, check_number
+from selfhost.units import TOK_PER_MTOK
 from selfhost.verdicts import CONDITIONAL, FAILS, HOLDS, Verdict
 
 #: Which efficiency a metric measures: decode steps are memory-bound (bandwidth), a lone
@@ -117,6 +118,13 @@ def efficiency_from(implied: Iterable[tuple[str, float | None, int]],
     return roofline.Efficiency(statistics.median(bw), statistics.median(comp))
 
 
+def _whole_or_none(value: object) -> int | None:
+    """A table cell as a whole number; None for an empty cell (None or NaN)."""
+    if value is None or value != value:
+        return None
+    return int(value)  # type: ignore[call-overload]
+
+
 def published_implied(table: pd.DataFrame, gpus: Mapping[str, Gpu], specs: Mapping[str, ModelSpec]) -> pd.DataFrame:
     """Published measurements beside the roofline: the prediction and the implied efficiency of each row.
 
@@ -129,9 +137,9 @@ def published_implied(table: pd.DataFrame, gpus: Mapping[str, Gpu], specs: Mappi
     kinds, predicted, implied = [], [], []
     for row in table.to_dict("records"):
         device = gpus[row["gpu"]].device(row["weight_dtype"], int(row["gpu_count"]))
-        lens = {k: (None if row[k] is None or row[k] != row[k] else int(row[k])) for k in ("input_tokens", "output_tokens")}
         result = implied_efficiency(specs[row["model"]], device, metric=row["metric"], value=float(row["value"]),
-                                    concurrency=int(row["concurrency"]), weight_dtype=row["weight_dtype"], **lens)
+                                    concurrency=int(row["concurrency"]), input_tokens=_whole_or_none(row["input_tokens"]),
+                                    output_tokens=_whole_or_none(row["output_tokens"]), weight_dtype=row["weight_dtype"])
         kinds.append(result.kind)
         predicted.append(result.predicted)
         implied.append(result.implied_x)
@@ -276,7 +284,7 @@ def c07_verdict(caps: Sequence[DtypeCapacity], volumes_tok_per_day: Mapping[str,
                 if best_cap > 0 else "no batch meets the latency target on this GPU")
         return Verdict("C07", FAILS, reason, figures, (need + alt_text,))
     conditions = []
-    if not any(c.weight_dtype in ("bf16", "fp16") for c in fitting):
+    if best is not None and not any(c.weight_dtype in ("bf16", "fp16") for c in fitting):
         conditions.append(f"the weights are quantised ({best.weight_dtype} serves the most); 16-bit weights do not fit")
     for label, v in volumes_tok_per_day.items():
         if label not in served:

@@ -28,7 +28,6 @@ from selfhost.params import check_int, check_number
 from selfhost.units import DAYS_PER_MONTH, HOURS_PER_DAY, MONTHS_PER_YEAR, TOK_PER_MTOK
 
 
-
 def blended_usd_per_mtok(
     input_usd_per_mtok: float,
     output_usd_per_mtok: float,

@@ -36,8 +36,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from selfhost.modelspec import ModelSpec
 from selfhost.errors import ParameterError
+from selfhost.modelspec import ModelSpec
 from selfhost.params import check_bool, check_choice, check_int, check_number
 from selfhost.units import GB, GIB
 from selfhost.verdicts import CONDITIONAL, FAILS, HOLDS, Verdict

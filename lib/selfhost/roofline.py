@@ -50,11 +50,10 @@ import math
 from dataclasses import dataclass
 
 from selfhost import memory, moe
-from selfhost.modelspec import ModelSpec
 from selfhost.errors import ParameterError
+from selfhost.modelspec import ModelSpec
 from selfhost.params import check_choice, check_int, check_number
 from selfhost.units import SECONDS_PER_DAY
-
 
 
 # ---------------------------------------------------------------------- inputs

@@ -538,7 +538,7 @@ def c11_verdict(tgi: pd.DataFrame, maintenance_since: dt.date | None, repeat_spe
     check_number("min_advantage_x", min_advantage_x, ge=1)
     first = tgi[tgi["run"] == "first"]
     second = tgi[tgi["run"] == "second"]
-    figures = {
+    figures: dict[str, float | str] = {
         "tgi_second_run_max_advantage_x": float(second["advantage_x"].max()),
         "tgi_first_run_max_advantage_x": float(first["advantage_x"].max()),
         "tgi_first_run_min_advantage_x": float(first["advantage_x"].min()),

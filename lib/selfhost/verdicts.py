@@ -186,7 +186,7 @@ def _plain(value: object) -> float | int | str:
     if isinstance(value, (bool, str)):
         return value if isinstance(value, str) else int(value)
     if hasattr(value, "item"):
-        value = value.item()  # type: ignore[union-attr]
+        value = value.item()
     if isinstance(value, float):
         return float(f"{value:.6g}")  # six significant digits: stable across platforms
     if isinstance(value, int):

@@ -14,8 +14,7 @@ from pathlib import Path
 import pytest
 
 from selfhost import paths
-from selfhost.book import ledger
-from selfhost.book import pipeline
+from selfhost.book import ledger, pipeline
 from selfhost.verdicts import NOT_ANALYSED, VERDICTS
 
 pytestmark = pytest.mark.book

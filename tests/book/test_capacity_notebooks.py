@@ -7,13 +7,11 @@ from __future__ import annotations
 import csv
 import json
 import math
-import statistics
 
 import pytest
 
 from selfhost import paths
-from selfhost.book import ledger
-from selfhost.book import pipeline
+from selfhost.book import ledger, pipeline
 from selfhost.data.hardware import gpu_by_name
 from selfhost.data.models import load_model_spec
 
@@ -37,7 +35,7 @@ def _capacity_llama() -> dict:
 def test_capacity_page_cpu_gap_and_gpu_count(tmp_path):
     out = tmp_path / "capacity.ipynb"
     params = {"slo_ttft_ms": 2000.0, "prompt_tokens": 256, "compute_efficiency_x": 0.5, "bandwidth_efficiency_x": 0.6,
-              "large_volume_tok_per_day": 80e6}
+              "hosted_breakeven_tok_per_day": 80e6}
     pipeline.execute(NB / "capacity.ipynb", out, params)
     glued = ledger.glued(out)
     (verdict,) = ledger.verdicts_in(out)
@@ -71,8 +69,8 @@ def test_capacity_page_cpu_gap_and_gpu_count(tmp_path):
 @pytest.mark.slow
 def test_ttft_page_article_deployment_by_hand(tmp_path):
     out = tmp_path / "ttft.ipynb"
-    pipeline.execute(NB / "ttft.ipynb", out, {"typical_prompt_tokens": 1024, "compute_efficiency_x": 0.5,
-                                              "target_ms": 300.0})
+    pipeline.execute(NB / "ttft.ipynb", out, {"prompt_tokens": 1024, "compute_efficiency_x": 0.5,
+                                              "ttft_gate_ms": 300.0})
     glued = ledger.glued(out)
     (verdict,) = ledger.verdicts_in(out)
     assert verdict.claim_id == "C15" and verdict.figures["target_ms"] == 300.0

@@ -4,8 +4,7 @@ and their glued figures match calculations made here independently of selfhost.c
 import pytest
 
 from selfhost import paths
-from selfhost.book import ledger
-from selfhost.book import pipeline
+from selfhost.book import ledger, pipeline
 from selfhost.data.prices import load_api_prices
 
 DAYS_PER_MONTH = 365.2425 / 12

@@ -9,8 +9,7 @@ import pytest
 
 from selfhost import alertrules as ar
 from selfhost import paths
-from selfhost.book import ledger
-from selfhost.book import pipeline
+from selfhost.book import ledger, pipeline
 
 ARTICLE = {"TTFT", "throughput", "queue depth", "KV cache usage"}
 

@@ -6,14 +6,12 @@ import csv
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import nbformat
 import pytest
 
 from selfhost import paths
-from selfhost.book import ledger
-from selfhost.book import pipeline
+from selfhost.book import ledger, pipeline
 from selfhost.cli import main
 from selfhost.errors import SelfhostError
 

@@ -10,11 +10,9 @@ from collections import defaultdict
 
 import pytest
 
-from selfhost.data.runs import WORKLOADS
-
 from selfhost import paths
-from selfhost.book import ledger
-from selfhost.book import pipeline
+from selfhost.book import ledger, pipeline
+from selfhost.data.runs import WORKLOADS
 
 NB = paths.NOTEBOOKS
 RUNS = paths.data_dir() / "runs"
@@ -28,7 +26,7 @@ def bench_rows() -> list[dict]:
 @pytest.mark.slow
 def test_engines_page_with_a_wider_tolerance(tmp_path):
     out = tmp_path / "engines.ipynb"
-    pipeline.execute(NB / "engines.ipynb", out, {"tolerance_x": 0.3})
+    pipeline.execute(NB / "engines.ipynb", out, {"claim_tolerance_x": 0.3})
     rows = bench_rows()
     tput = {(r["publisher"], r["engine"]): float(r["throughput_tok_per_s"]) for r in rows if r["throughput_tok_per_s"]}
     ratios = [tput[("AIMultiple", "sglang")] / tput[("AIMultiple", "vllm")],

@@ -2,8 +2,8 @@ import altair as alt
 import pandas as pd
 
 from selfhost import decision
-from selfhost.charts import theme as charts
 from selfhost.charts import decision as decision_charts
+from selfhost.charts import theme as charts
 
 
 def test_renderer_is_deterministic_and_offline():

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from selfhost import cli, roofline
+from selfhost import cli
 from selfhost.data.hardware import gpu_by_name
 from selfhost.data.models import load_model_spec
 from selfhost.data.serving import default_serving_efficiency

@@ -74,8 +74,9 @@ def test_malformed_row_is_refused(data_copy):
 
 
 def test_gpu_price_type_validates():
-    from selfhost.prices import GpuPrice
     import datetime as dt
+
+    from selfhost.prices import GpuPrice
 
     with pytest.raises(ParameterError, match="pricing"):
         GpuPrice("a100-80gb", "x", "cheap", 1.0, 1, "https://e.org", dt.date(2026, 1, 1))

@@ -8,6 +8,7 @@ from selfhost.data.prices import load_api_prices
 from selfhost.data.tables import load_table, read_manifest, sha256_of
 from selfhost.errors import DataError
 
+
 def source_is_resolvable(source: str) -> bool:
     """An http(s) address, or a file of this repository (a script or run record that measured it)."""
     if source.startswith(("https://", "http://")):

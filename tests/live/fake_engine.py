@@ -44,7 +44,7 @@ def main() -> None:
             self.end_headers()
             self.wfile.write(data)
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             if mode == "not-openai":
                 self._send(200, "<html><body>hello</body></html>", "text/html")
             elif self.path == "/health":
@@ -56,7 +56,7 @@ def main() -> None:
             else:
                 self._send(404, "{}")
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             if self.path.startswith("/v1/completions"):
                 print("fake engine: dying on a completion request", flush=True)
                 os._exit(3)

@@ -13,8 +13,8 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 
 from selfhost import cli
-from selfhost.live import engine as eng
 from selfhost.book import pipeline
+from selfhost.live import engine as eng
 
 SECRET_NAME = re.compile(r"(api_?key|token(?!s|izer)|secret|password|bearer|credential)", re.IGNORECASE)
 KEY = "sk-test-0123456789"
@@ -49,7 +49,7 @@ def keyed_server():
         def log_message(self, *args: object) -> None:
             pass
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             ok = self.headers.get("Authorization") == f"Bearer {KEY}"
             body = json.dumps({"data": [{"id": "m"}]} if ok else {"error": "unauthorized"}).encode()
             self.send_response(200 if ok else 401)

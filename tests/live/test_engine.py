@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from selfhost.live import engine as eng
 from selfhost.data import runs
+from selfhost.live import engine as eng
 
 FAKE = Path(__file__).with_name("fake_engine.py")
 

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from selfhost.live import engine as eng
 from selfhost import paths, serving
-from selfhost.live import harness as live
 from selfhost.data import runs
+from selfhost.live import engine as eng
+from selfhost.live import harness as live
 from selfhost.workloads import TEST_PLAN
 
 pytestmark = [pytest.mark.live, pytest.mark.slow]

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from selfhost.data import overload as records
-from selfhost.live import overload as ov
 from selfhost.errors import DataError, ParameterError
+from selfhost.live import overload as ov
 from tests.test_monitoring import make_record
 
 

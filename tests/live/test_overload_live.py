@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from selfhost.live import engine as eng
 from selfhost import monitoring as mon
-from selfhost.data import overload as records
-from selfhost.live import overload as ov
 from selfhost import paths
+from selfhost.data import overload as records
+from selfhost.live import engine as eng
+from selfhost.live import overload as ov
 
 pytestmark = [pytest.mark.live, pytest.mark.slow]
 BUDGET_S = 240.0

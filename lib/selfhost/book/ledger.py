@@ -14,6 +14,7 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import nbformat
 import yaml
@@ -21,6 +22,7 @@ import yaml
 from selfhost.errors import DataError, SelfhostError
 from selfhost.units import format_quantity
 from selfhost.verdicts import CLAIM_ID, NOT_ANALYSED, VERDICT_MIME, VERDICTS, Verdict
+
 
 @dataclass(frozen=True)
 class Recorded:
@@ -91,7 +93,7 @@ def ledger_records(claims: list[Claim], recorded: dict[str, Recorded], site_pref
     rows = []
     for claim in claims:
         rec = recorded.get(claim.claim_id)
-        row = {"id": claim.claim_id, "claim": claim.claim, "verdict": NOT_ANALYSED, "figures": {}, "analysis": None,
+        row: dict[str, Any] = {"id": claim.claim_id, "claim": claim.claim, "verdict": NOT_ANALYSED, "figures": {}, "analysis": None,
                "evidence": [], "robust": None, "flips": [], "sensitivity": []}
         if rec:
             row.update(rec.verdict.to_json())

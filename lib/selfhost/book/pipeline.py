@@ -244,7 +244,8 @@ def write_vega_bundle() -> Path:
         target.parent.mkdir(parents=True, exist_ok=True)
         # Wrapped in a function so that the bundle's top-level names cannot collide with
         # those of the theme's scripts; it exports window.vegaEmbed, vega and vegaLite.
-        target.write_text("(function () {\n" + vl_convert.javascript_bundle() + "\n})();\n")
+        bundle = vl_convert.javascript_bundle()  # type: ignore[call-arg]  # the snippet argument is optional
+        target.write_text("(function () {\n" + bundle + "\n})();\n")
     return target
 
 

@@ -19,15 +19,18 @@ def tree_layout(decision: Decision) -> tuple[pd.DataFrame, pd.DataFrame]:
     to its outcome).
     """
     on_path = {key: said for key, said in decision.path}
-    nodes, edges = [], []
-    position: dict[str, tuple[float, float]] = {g.key: (GATE_X, -i) for i, g in enumerate(GATES)}
+    nodes: list[dict[str, object]] = []
+    edges: list[dict[str, object]] = []
+    position: dict[str, tuple[float, float]] = {g.key: (GATE_X, -float(i)) for i, g in enumerate(GATES)}
     for i, gate in enumerate(GATES):
         nodes.append({"label": f"{i + 1}. {gate.question}", "x": GATE_X, "y": -i, "kind": "gate",
                       "on_path": gate.key in on_path})
         for said, target in ((True, gate.yes), (False, gate.no)):
+            tx: float
+            ty: float
             if isinstance(target, Outcome):
                 down = not said and isinstance(gate.yes, Outcome)
-                tx, ty = (GATE_X, -(i + 1)) if down else (OUTCOME_X, -i)
+                tx, ty = (GATE_X, -(i + 1.0)) if down else (OUTCOME_X, -float(i))
                 nodes.append({"label": target.value, "x": tx, "y": ty,
                               "kind": "self-host" if target.self_hosts else "API",
                               "on_path": decision.outcome is target and on_path.get(gate.key) is said})

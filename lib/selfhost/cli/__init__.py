@@ -43,11 +43,17 @@ def _refresh(args: argparse.Namespace) -> int:
 
 def _params(args: argparse.Namespace) -> int:
     from selfhost.book import pipeline
+    from selfhost.book.vocabulary import VOCABULARY
 
+    used: dict[str, list[tuple[str, object]]] = {}
     for nb in pipeline.notebooks():
-        print(f"{nb.stem}:")
         for name, p in pipeline.parameters_of(nb).items():
-            print(f"  {name}: {p['default']}  # {p['inferred_type_name']}; {p['help']}")
+            used.setdefault(name, []).append((nb.stem, p["default"]))
+    for name in sorted(used):
+        term = VOCABULARY.get(name)
+        print(f"{name}: {term.type if term else '?'}; {term.meaning if term else '(not in the vocabulary)'}")
+        for stem, default in used[name]:
+            print(f"  {stem}: {default}")
     return 0
 
 
@@ -68,7 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     refresh.add_argument("notebooks", nargs="*", help="notebook names (default: all)")
     refresh.set_defaults(func=_refresh)
 
-    params = sub.add_parser("params", help="list every notebook's parameters with their defaults")
+    params = sub.add_parser("params", help="the parameter vocabulary: every name, its type and meaning, the pages "
+                            "that use it and their defaults")
     params.set_defaults(func=_params)
 
     for name in COMMANDS:

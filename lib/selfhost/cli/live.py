@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 
 from selfhost import paths
-from selfhost.errors import SelfhostError
 from selfhost.data import runs
+from selfhost.errors import SelfhostError
 from selfhost.workloads import TEST_PLAN, Plan
 
 

@@ -18,8 +18,7 @@ import argparse
 import json
 from typing import Any
 
-from selfhost import units
-from selfhost import memory
+from selfhost import memory, units
 from selfhost.data.hardware import gpu_by_name, load_vllm_overheads
 from selfhost.data.models import load_model_spec
 from selfhost.params import check_int, check_number

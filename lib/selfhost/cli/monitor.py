@@ -89,8 +89,7 @@ def _overload(args: argparse.Namespace) -> int:
 
 def _watch(args: argparse.Namespace) -> int:
     from selfhost.live import engine as eng
-    from selfhost.live import overload
-    from selfhost.live import prometheus
+    from selfhost.live import overload, prometheus
 
     signal.signal(signal.SIGTERM, _on_sigterm)
     info = eng.attach(args.url, args.engine)

@@ -174,7 +174,7 @@ def utc_stamp(when: dt.datetime) -> str:
     >>> utc_stamp(dt.datetime(2026, 11, 27, 22, 0, 1, 5, tzinfo=dt.timezone.utc))
     '20261127T220001.000005Z'
     """
-    return when.astimezone(dt.timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+    return when.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%S.%fZ")
 
 
 def record_path(runs_dir: Path, record: Mapping[str, Any]) -> Path:
@@ -197,7 +197,7 @@ def write_record(runs_dir: Path, record: Mapping[str, Any]) -> Path:
     return write_new_json(record_path(runs_dir, record), record)
 
 
-def write_new_json(path: Path, record: dict[str, Any]) -> Path:
+def write_new_json(path: Path, record: Mapping[str, Any]) -> Path:
     """Write ``record`` as JSON to a file that must not exist yet (exclusive create).
 
     Recorded runs are never overwritten: an existing file is a DataError, and the file is
@@ -255,24 +255,7 @@ def load_runs(workload: str | None = None, runs_dir: str | Path | None = None) -
     return serving.runs_frame(read_records(folder, workload))
 
 
-def load_engine_model_config(name: str = "tiny-llama") -> dict[str, Any]:
-    """``data/engines/<name>/config.json``, checked against its manifest's sha256."""
-    import json
-
-    folder = data_dir() / "engines" / name
-    manifest_file = folder / "manifest.yaml"
-    if not manifest_file.exists():
-        raise DataError(manifest_file, "file not found")
-    manifest = yaml.safe_load(manifest_file.read_text())
-    config_file = folder / "config.json"
-    entry = (manifest.get("files") or {}).get("config.json")
-    if entry is None:
-        raise DataError(manifest_file, "config.json is not listed under files")
-    if sha256_of(config_file) != entry["sha256"]:
-        raise DataError(config_file, "sha256 differs from the manifest (update data/engines/<name>/manifest.yaml)")
-    return json.loads(config_file.read_text())
-
-
+# ---------------------------------------------------------------------- throughput and capacity (C07, C15)
 CAPACITY_RUNS_DIR = "capacity_runs"
 
 

@@ -27,10 +27,9 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from selfhost.data import runs
 from selfhost.live import engine as eng
 from selfhost.live import metrics as met
-from selfhost.data import runs
-from selfhost.errors import SelfhostError
 from selfhost.workloads import SCALED_NOTE, Plan, RunSpec
 
 CLIENT_TOOL = "vllm.benchmarks.serve"
@@ -40,7 +39,7 @@ _DROP = {"date", "endpoint_type", "label", "tokenizer_id", "model_id", "backend"
 
 
 def now_utc() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 class Scraper(threading.Thread):
@@ -151,7 +150,7 @@ def run_one(
         client_warnings = sorted({str(w.message) for w in caught if "All requests failed" in str(w.message)})
         if client_warnings:
             error = "benchmark client: " + "; ".join(client_warnings)
-    except Exception as exc:  # noqa: BLE001 -- any client failure is recorded, not lost
+    except Exception as exc:
         error = f"benchmark client raised {type(exc).__name__}: {exc}"
     except SystemExit as exc:  # argparse refuses bad client arguments this way
         error = f"benchmark client refused its arguments (exit {exc.code}): {' '.join(argv)}"
@@ -280,7 +279,7 @@ def interleave(on: list[RunSpec], off: list[RunSpec]) -> list[RunSpec]:
 
 def record_cpu_runs(
     runs_dir: Path,
-    plan: Plan = Plan(),
+    plan: Plan | None = None,
     *,
     port: int | None = None,
     workloads: tuple[str, ...] = runs.WORKLOADS,
@@ -293,6 +292,7 @@ def record_cpu_runs(
     caching-off twin (:func:`interleave`), so that the on/off speedups compare runs made
     under the same machine conditions.
     """
+    plan = plan or Plan()
     model_dir = eng.prepare_model()
     model = _model_record(model_dir, eng.SERVED_NAME_DEFAULT)
     hardware = _hardware(None)

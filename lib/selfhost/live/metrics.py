@@ -14,7 +14,7 @@ project's shared/SOURCES.md, "C14".
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from selfhost.errors import SelfhostError
 
@@ -85,7 +85,7 @@ def counter_deltas(before: Mapping[str, float], after: Mapping[str, float]) -> d
     return deltas
 
 
-def gauge_maxima(scrapes: list[Mapping[str, float]], gauges: tuple[str, ...] = GAUGES) -> dict[str, float]:
+def gauge_maxima(scrapes: Sequence[Mapping[str, float]], gauges: tuple[str, ...] = GAUGES) -> dict[str, float]:
     """The largest value each gauge took over a run's scrapes (absent gauges are left out).
 
     >>> gauge_maxima([{"vllm:num_requests_waiting": 0.0}, {"vllm:num_requests_waiting": 7.0}])

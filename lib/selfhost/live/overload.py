@@ -22,25 +22,23 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import datetime as dt
 import io
 import math
 import threading
 import time
 import uuid
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from selfhost import alertrules
+from selfhost.data import overload as records
+from selfhost.errors import SelfhostError
 from selfhost.live import engine as eng
 from selfhost.live import harness as live
 from selfhost.live import prometheus as prom
-from selfhost.data import overload as records
-from selfhost.data import runs
-from selfhost.errors import SelfhostError
 from selfhost.params import check_int, check_number
 from selfhost.workloads import RunSpec
 
@@ -231,7 +229,7 @@ def _run_phase(info: eng.ServerInfo, plan: OverloadPlan, phase: str, tokenizer: 
         with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             result = live._client().main(args) or {}
-    except Exception as exc:  # noqa: BLE001 -- recorded, not lost
+    except Exception as exc:
         error = f"benchmark client raised {type(exc).__name__}: {exc}"
     except SystemExit as exc:
         error = f"benchmark client refused its arguments (exit {exc.code}): {' '.join(argv)}"
@@ -246,8 +244,8 @@ def _run_phase(info: eng.ServerInfo, plan: OverloadPlan, phase: str, tokenizer: 
 def run_overload(
     info: eng.ServerInfo,
     runs_dir: Path,
-    plan: OverloadPlan = OverloadPlan(),
-    policy: alertrules.AlertPolicy = alertrules.AlertPolicy(),
+    plan: OverloadPlan | None = None,
+    policy: alertrules.AlertPolicy | None = None,
     *,
     prometheus_port: int | None = None,
     hardware: dict[str, Any],
@@ -261,6 +259,7 @@ def run_overload(
     Returns the record's path and the record (status ``failed`` with the error when the
     client failed or the engine died; Prometheus failing to start raises instead).
     """
+    plan, policy = plan or OverloadPlan(), policy or alertrules.AlertPolicy()
     rules_text = alertrules.rules_yaml(policy)
     port = prometheus_port or eng.free_port(PORTS.start, PORTS)
     started_at = live.now_utc()
@@ -336,8 +335,8 @@ def _engine_args(plan: OverloadPlan) -> list[str]:
 
 def record_cpu_overload(
     runs_dir: Path,
-    plan: OverloadPlan = OverloadPlan(),
-    policy: alertrules.AlertPolicy = alertrules.AlertPolicy(),
+    plan: OverloadPlan | None = None,
+    policy: alertrules.AlertPolicy | None = None,
     *,
     engine_port: int | None = None,
     prometheus_port: int | None = None,
@@ -345,6 +344,7 @@ def record_cpu_overload(
     progress: Callable[[str], None] = print,
 ) -> tuple[Path, dict[str, Any]]:
     """``make overload``: launch vLLM (CPU) on 127.0.0.1:84xx, overload it, record the run."""
+    plan = plan or OverloadPlan()
     model_dir = eng.prepare_model()
     port = engine_port or eng.free_port(PORTS.start, PORTS)
     server = eng.VllmServer(model_dir, port, prefix_caching=True, extra_args=_engine_args(plan), ports=PORTS,
@@ -363,7 +363,7 @@ def record_attached_overload(
     engine_name: str,
     runs_dir: Path,
     plan: OverloadPlan,
-    policy: alertrules.AlertPolicy = alertrules.AlertPolicy(),
+    policy: alertrules.AlertPolicy | None = None,
     *,
     model: str | None = None,
     tokenizer: str | None = None,

@@ -31,8 +31,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from selfhost.live import engine as eng
 from selfhost.errors import SelfhostError
+from selfhost.live import engine as eng
 
 #: Ports for what the monitoring code starts (Prometheus, and the engine of an overload run).
 PORT_RANGE = range(8400, 8500)
@@ -210,7 +210,7 @@ class PrometheusServer:
         if params:
             url += "?" + urllib.parse.urlencode({k: str(v) for k, v in params.items()})
         try:
-            with urllib.request.urlopen(url, timeout=30) as resp:  # noqa: S310 (our own local server)
+            with urllib.request.urlopen(url, timeout=30) as resp:
                 body = json.loads(resp.read())
         except urllib.error.HTTPError as exc:
             body = json.loads(exc.read() or b"{}") if exc.code in (400, 422, 503) else {"error": str(exc)}
