@@ -105,6 +105,11 @@ def efficiency_from(implied: Iterable[tuple[str, float | None, int]],
     >>> efficiency_from([("bandwidth", 0.7, 1), ("bandwidth", 0.8, 1), ("bandwidth", 0.2, 64), ("compute", 0.3, 10)])
     Efficiency(bandwidth_x=0.75, compute_x=0.3)
     """
+    bw, comp = _usable(implied, max_decode_concurrency)
+    return roofline.Efficiency(statistics.median(bw), statistics.median(comp))
+
+
+def _usable(implied: Iterable[tuple[str, float | None, int]], max_decode_concurrency: int) -> tuple[list[float], list[float]]:
     bw, comp = [], []
     for kind, share, concurrency in implied:
         if share is None or not (0 < share <= 1):
@@ -115,7 +120,19 @@ def efficiency_from(implied: Iterable[tuple[str, float | None, int]],
             comp.append(share)
     if not bw or not comp:
         raise ParameterError("implied", "(no usable rows)", "at least one usable decode and one usable TTFT measurement")
-    return roofline.Efficiency(statistics.median(bw), statistics.median(comp))
+    return bw, comp
+
+
+def efficiency_bounds(implied: Iterable[tuple[str, float | None, int]],
+                      max_decode_concurrency: int = 4) -> tuple[roofline.Efficiency, roofline.Efficiency]:
+    """The lowest and highest efficiency the same measurements as :func:`efficiency_from` imply.
+
+    >>> lo, hi = efficiency_bounds([("bandwidth", 0.7, 1), ("bandwidth", 0.8, 1), ("compute", 0.3, 10), ("compute", 0.5, 1)])
+    >>> (lo.bandwidth_x, lo.compute_x), (hi.bandwidth_x, hi.compute_x)
+    ((0.7, 0.3), (0.8, 0.5))
+    """
+    bw, comp = _usable(implied, max_decode_concurrency)
+    return roofline.Efficiency(min(bw), min(comp)), roofline.Efficiency(max(bw), max(comp))
 
 
 def _whole_or_none(value: object) -> int | None:

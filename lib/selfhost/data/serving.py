@@ -32,3 +32,13 @@ def default_serving_efficiency(path: str | Path = "published_serving") -> roofli
     measurements (:func:`selfhost.capacity.efficiency_from`)."""
     t = published_serving_implied(path)
     return capacity.efficiency_from(zip(t["kind"], t["implied_x"], t["concurrency"]))
+
+
+def serving_efficiency_range(path: str | Path = "published_serving") -> tuple[roofline.Efficiency, roofline.Efficiency]:
+    """The plausible range of the engine efficiency: (lowest, highest) the published measurements imply.
+
+    Each share taken over the same measurements :func:`default_serving_efficiency` takes its
+    median of; the range a verdict that rests on the capacity model is held against.
+    """
+    t = published_serving_implied(path)
+    return capacity.efficiency_bounds(zip(t["kind"], t["implied_x"], t["concurrency"]))
