@@ -165,7 +165,7 @@ def test_memory_max_batch_follows_vllm_budget():
 def test_bad_inputs_name_the_parameter():
     with pytest.raises(ParameterError, match="memory_bandwidth_gb_per_s"):
         roofline.Device("x", -1.0, 1.0)
-    with pytest.raises(ParameterError, match="bandwidth_x"):
+    with pytest.raises(ParameterError, match="bandwidth_share"):
         roofline.Efficiency(1.5, 0.5)
     with pytest.raises(ParameterError, match="input_share"):
         roofline.output_tokens_for(100, 1.0)

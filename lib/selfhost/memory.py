@@ -186,27 +186,55 @@ def linear_bytes_per_param(weight_dtype: str, int4_group_size: int = 128) -> flo
     return 0.5 + 1.0 / 32
 
 
+def linear_bytes(spec: ModelSpec, weight_dtype: str, int4_group_size: int = 128,
+                 mxfp4_intermediate_multiple: int = 256, experts_read_share: float = 1.0) -> float:
+    """Bytes of the linear layers at ``weight_dtype`` (:meth:`~selfhost.modelspec.ModelSpec.precision_split`) [B].
+
+    Quantised parts at :func:`linear_bytes_per_param` (MXFP4 experts padded for the
+    kernel), the rest at 16 bits; the routed experts scaled by ``experts_read_share``
+    (1 for what is stored, less for what a decode step reads).
+    """
+    per = linear_bytes_per_param(weight_dtype, int4_group_size)
+    pad = 1.0
+    if weight_dtype == "mxfp4" and spec.is_moe:
+        inter = spec.moe_intermediate_size
+        pad = math.ceil(inter / mxfp4_intermediate_multiple) * mxfp4_intermediate_multiple / inter
+    total = 0.0
+    for part, (quantised, sixteen) in spec.precision_split(weight_dtype).items():
+        scale = experts_read_share if part == "routed_experts" else 1.0
+        factor = pad if part in ("routed_experts", "shared_experts") else 1.0
+        total += scale * (quantised * per * factor + sixteen * BYTES_16BIT)
+    return total
+
+
 def weight_bytes(spec: ModelSpec, serving: Serving, *, text_only: bool = True) -> float:
     """Bytes of weights the whole model holds at ``serving.weight_dtype`` [B].
 
     Quantised checkpoints keep the embeddings, lm_head, norms and routers in 16 bits (as
-    the FP8, AWQ/GPTQ and MXFP4 checkpoints of these models do). ``mxfp4`` on a MoE model
-    quantises the experts only (gpt-oss keeps attention in bf16) and pads each expert's
-    intermediate size for the kernel. ``text_only`` leaves out a vision encoder, which
-    vLLM loads but which the text path never runs (it is still loaded: see callers).
+    the FP8, AWQ/GPTQ and MXFP4 checkpoints of these models do), and the modules their
+    ``quantization_config`` ignores (:meth:`selfhost.modelspec.ModelSpec.precision_split`).
+    ``mxfp4`` on a MoE model quantises the experts only (gpt-oss keeps attention in bf16)
+    and pads each expert's intermediate size for the kernel. ``text_only`` leaves out a
+    vision encoder, which vLLM loads but which the text path never runs (it is still
+    loaded: see callers).
     """
     p = spec.params()
     vision = 0 if text_only else p.vision
-    if serving.weight_dtype in ("bf16", "fp16"):
-        return BYTES_16BIT * (p.text_total + vision)
-    per = linear_bytes_per_param(serving.weight_dtype, serving.int4_group_size)
-    rest = p.text_total - p.linear + vision
-    if serving.weight_dtype == "mxfp4" and spec.is_moe:
-        experts = p.routed_experts + p.shared_experts
-        inter = spec.moe_intermediate_size
-        padded = math.ceil(inter / serving.mxfp4_intermediate_multiple) * serving.mxfp4_intermediate_multiple
-        return experts * per * padded / inter + BYTES_16BIT * (p.text_total - experts + vision)
-    return p.linear * per + BYTES_16BIT * rest
+    linear_params = sum(q + k for q, k in spec.precision_split(serving.weight_dtype).values())
+    rest = p.text_total - linear_params + vision  # embedding, norms, biases of norms, sinks, vision
+    return linear_bytes(spec, serving.weight_dtype, serving.int4_group_size, serving.mxfp4_intermediate_multiple) \
+        + BYTES_16BIT * rest
+
+
+def native_weight_dtype(spec: ModelSpec) -> str:
+    """The precision a checkpoint ships in: its ``quantization_config``'s, else ``bf16``.
+
+    >>> from selfhost.modelspec import ModelSpec, Quantization
+    >>> spec = ModelSpec("t", "LlamaForCausalLM", "llama", 8, 1, 10, False, 2, 1, 4, ("dense",), (None,), 16)
+    >>> native_weight_dtype(spec), native_weight_dtype(ModelSpec(**{**spec.__dict__, "quantization": Quantization("fp8", "fp8")}))
+    ('bf16', 'fp8')
+    """
+    return spec.quantization.weight_dtype if spec.quantization is not None else "bf16"
 
 
 def weights_gib_per_gpu(spec: ModelSpec, serving: Serving) -> float:
@@ -363,6 +391,7 @@ def budget(spec: ModelSpec, serving: Serving, overheads: Overheads) -> MemoryBud
     >>> round(b.weights_gib, 2), b.fits
     (14.96, True)
     """
+    spec.check_tp(serving.tp)
     total = serving.gpu_memory_gib
     usable = total * serving.gpu_memory_utilization
     weights = weights_gib_per_gpu(spec, serving)
@@ -393,11 +422,14 @@ def sequences_at(b: MemoryBudget, spec: ModelSpec, serving: Serving, context_tok
 
 
 def fewest_gpus(spec: ModelSpec, serving: Serving, overheads: Overheads, max_tp: int = 8) -> int | None:
-    """The fewest GPUs (1, 2, 4, 8 ... up to ``max_tp``) that serve the model, or None [1]."""
+    """The fewest GPUs (1, 2, 4, 8 ... up to ``max_tp``) that serve the model, or None [1].
+
+    Sizes vLLM would refuse (:meth:`selfhost.modelspec.ModelSpec.tp_problem`) are skipped.
+    """
     tp = 1
     while tp <= max_tp:
         trial = Serving(**{**serving.__dict__, "tp": tp})
-        if budget(spec, trial, overheads).fits:
+        if spec.tp_problem(tp) is None and budget(spec, trial, overheads).fits:
             return tp
         tp *= 2
     return None
@@ -546,8 +578,10 @@ def c07_fit_verdict(sequences_by_dtype: dict[str, float], context_tokens: int, b
 
 
 def weight_dtypes_for(spec: ModelSpec) -> tuple[str, ...]:
-    """The precisions a model is compared at: 16-bit, fp8, int8, int4; MXFP4 for gpt-oss (its native format)."""
-    return ("bf16", "fp8", "int8", "int4") + (("mxfp4",) if spec.family == "gpt_oss" else ())
+    """The precisions a model is compared at: 16-bit, fp8, int8, int4, and its checkpoint's own (MXFP4 for gpt-oss)."""
+    base = ("bf16", "fp8", "int8", "int4")
+    native = native_weight_dtype(spec)
+    return base + ((native,) if native not in base else ())
 
 
 def fit_cells(specs: list[ModelSpec], gpus: dict[str, tuple[float, float]], overheads: Overheads,

@@ -5,6 +5,9 @@ the served models of ``data/engines/<name>/``. Reads files.
 from __future__ import annotations
 
 import json
+import os
+import re
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +17,50 @@ from selfhost.modelspec import ModelSpec, from_config
 from selfhost.paths import data_dir
 
 MODELS_DIR = "models"
+#: The largest config.json read [B]: real ones are a few kB (Llama 4's, with its vision
+#: config, is under 10 kB); anything larger is not a config (``/dev/zero``, a weights file).
+MAX_CONFIG_BYTES = 4 * 2**20
+#: A name of ``data/models/`` (a file stem); anything else is taken as a path.
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """A config.json read as an untrusted file: a DataError names the file for anything that is not one.
+
+    Refused without reading: a path that is not a regular file (a directory, ``/dev/zero``,
+    a FIFO, which would block), one larger than :data:`MAX_CONFIG_BYTES`; then text that
+    is not UTF-8 JSON, JSON nested too deeply to parse, or JSON that is not an object.
+    """
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise DataError(path, "file not found") from None
+    except (OSError, ValueError) as exc:
+        raise DataError(path, f"cannot be read: {exc.__class__.__name__}") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise DataError(path, "is a directory, not a config.json (give the config.json inside it)")
+    if not stat.S_ISREG(info.st_mode):
+        raise DataError(path, "is not a regular file (a device, FIFO or socket): not read")
+    if info.st_size > MAX_CONFIG_BYTES:
+        raise DataError(path, f"is {info.st_size:,} bytes, larger than any config.json ({MAX_CONFIG_BYTES:,} at most)")
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_CONFIG_BYTES + 1)
+    except OSError as exc:
+        raise DataError(path, f"cannot be read: {exc.strerror or exc}") from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise DataError(path, f"is larger than any config.json ({MAX_CONFIG_BYTES:,} bytes at most)")
+    try:
+        config = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise DataError(path, "is not UTF-8 text, so not a config.json") from None
+    except json.JSONDecodeError as exc:
+        raise DataError(path, f"not valid JSON: {exc}") from None
+    except RecursionError:
+        raise DataError(path, "not valid JSON for a config: nested too deeply") from None
+    if not isinstance(config, dict):
+        raise DataError(path, "a config.json must hold a JSON object")
+    return config
 
 
 def models_manifest() -> dict[str, Any]:
@@ -42,22 +89,18 @@ def load_model_config(name_or_path: str | Path) -> tuple[dict, Path]:
     config.json. A file of ``data/models/`` must match the sha256 its manifest records.
     Raises DataError naming the file when it is missing or not a JSON object.
     """
-    candidate = Path(name_or_path)
+    text = str(name_or_path)
     models = data_dir() / MODELS_DIR
-    named = models / f"{name_or_path}.json"
-    if str(name_or_path).endswith(".json") or "/" in str(name_or_path):
-        if not candidate.exists():
-            raise DataError(candidate, "file not found")
-    elif named.exists():
-        candidate = named
-    else:
-        raise DataError(named, f"no such model; known models: {', '.join(model_names())}")
-    try:
-        config = json.loads(candidate.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise DataError(candidate, f"not valid JSON: {exc}") from exc
-    if not isinstance(config, dict):
-        raise DataError(candidate, "a config.json must hold a JSON object")
+    if "\x00" in text:
+        raise DataError(repr(text), "a path cannot contain a NUL character")
+    candidate = Path(name_or_path)
+    if NAME.match(text) and not text.endswith(".json"):
+        named = models / f"{text}.json"
+        if named.is_file():
+            candidate = named
+        elif not os.path.lexists(text):
+            raise DataError(named, f"no such model; known models: {', '.join(model_names())}")
+    config = read_config_file(candidate)
     if candidate.resolve().parent == models.resolve():
         entry = models_manifest().get(candidate.name)
         if entry is None:
@@ -90,7 +133,7 @@ def load_engine_model_config(name: str = "tiny-llama") -> dict[str, Any]:
         raise DataError(config_file, "file not found")
     if sha256_of(config_file) != entry["sha256"]:
         raise DataError(config_file, "sha256 differs from the manifest (update data/engines/<name>/manifest.yaml)")
-    return json.loads(config_file.read_text())
+    return read_config_file(config_file)
 
 
 def load_engine_manifest(name: str = "tiny-llama") -> dict[str, Any]:
