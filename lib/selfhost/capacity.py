@@ -243,13 +243,14 @@ class Calibration:
     def basis(self, generation: str | None = None) -> str:
         """Which rows a generation's fit rests on, in words (for evidence and captions)."""
         fitted = [r for r in self.rows if r["status"] == "fitted"]
-        parts = []
+        parts, used = [], []
         for kind, label in (("bandwidth", "decode"), ("compute", "prefill")):
             mine = generation is not None and kind in self.own.get(generation, ())
-            n = sum(r["informs"] == kind and (not mine or r["generation"] == generation) for r in fitted)
-            parts.append(f"{label} the median of {n} published measurements "
+            rows = [r for r in fitted if r["informs"] == kind and (not mine or r["generation"] == generation)]
+            used += rows
+            parts.append(f"{label} the median of {len(rows)} published measurements "
                          + (f"on {generation} GPUs" if mine else "on every GPU generation"))
-        engines = sorted({r["engine"] for r in fitted})
+        engines = sorted({r["engine"] for r in used})
         return "; ".join(parts) + f" ({', '.join(engines)})"
 
     def frame(self) -> pd.DataFrame:
@@ -670,6 +671,22 @@ class Scenario:
     def verdict(self, **extra: object) -> Verdict:
         return c07_verdict(self.capacities(), self.volumes_tok_per_day, self.gpu.gpu, self.spec.name, **extra)  # type: ignore[arg-type]
 
+    def outcome(self) -> str:
+        """The verdict and which volumes one such GPU serves: what a sensitivity watches change."""
+        return c07_outcome(self.verdict(), self.volumes_tok_per_day)
+
+
+def c07_outcome(verdict: Verdict, volumes_tok_per_day: Mapping[str, float]) -> str:
+    """``"<verdict>; one GPU serves 5M, 50M"``: the verdict with the volumes the best precision reaches.
+
+    >>> v = Verdict("C07", CONDITIONAL, "r", {"best_capacity_tok_per_day": 6e6}, ("c",))
+    >>> c07_outcome(v, {"5M": 5e6, "50M": 5e7})
+    'holds only under conditions; one GPU serves 5M'
+    """
+    best = float(verdict.figures.get("best_capacity_tok_per_day", 0.0))
+    served = [label for label, v in volumes_tok_per_day.items() if v <= best]
+    return f"{verdict.verdict}; one GPU serves {', '.join(served) if served else 'none of the volumes'}"
+
 
 @dataclass(frozen=True)
 class Ranges:
@@ -702,7 +719,9 @@ def c07_assess(scenario: Scenario, ranges: Ranges, *, model_label: str, evidence
     prompt length over the traces' and benchmarks', the traffic's peak-to-mean (one GPU must
     carry the peak: the volumes scale by it), the TTFT target over the article's range; the
     weight precision (one precision at a time) and the GPU (``other_gpus``, each with its
-    generation's efficiency) as categories.
+    generation's efficiency) as categories. What is watched is the verdict together with the
+    volumes one GPU serves (:func:`c07_outcome`): "50M tokens/day needs 2 GPUs" flips there
+    even when the verdict's word does not.
     """
     slo_text = (f"TTFT <= {scenario.slo_ttft_ms:,.0f} ms and TPOT <= {scenario.slo_tpot_ms:,.0f} ms for "
                 f"{scenario.prompt_tokens:,}-token prompts")
@@ -711,7 +730,7 @@ def c07_assess(scenario: Scenario, ranges: Ranges, *, model_label: str, evidence
                             efficiency_basis=efficiency_basis)
 
     def moved(**changes: object) -> str:
-        return replace(scenario, **changes).verdict().verdict  # type: ignore[arg-type]
+        return replace(scenario, **changes).outcome()  # type: ignore[arg-type]
 
     eff, lo, hi = scenario.efficiency, ranges.efficiency_low, ranges.efficiency_high
     sens = [
@@ -730,12 +749,12 @@ def c07_assess(scenario: Scenario, ranges: Ranges, *, model_label: str, evidence
                     1.0, *ranges.peak_to_mean_x, ranges.peak_to_mean_source, steps=steps),
         sensitivity("slo_ttft_ms", lambda v: moved(slo_ttft_ms=v), scenario.slo_ttft_ms, *ranges.slo_ttft_ms,
                     ranges.slo_ttft_source, steps=steps),
-        categorical("weight_dtype", {"best that fits": base.verdict,
+        categorical("weight_dtype", {"best that fits": c07_outcome(base, scenario.volumes_tok_per_day),
                                      **{d: moved(weight_dtypes=(d,)) for d in scenario.weight_dtypes}},
                     "best that fits", "the precisions vLLM serves: 16-bit, FP8, INT8 (W8A8), INT4 (AWQ/GPTQ)"),
     ]
     if other_gpus:
-        verdicts = {scenario.gpu.gpu: base.verdict}
+        verdicts = {scenario.gpu.gpu: c07_outcome(base, scenario.volumes_tok_per_day)}
         verdicts.update({name: moved(gpu=g, efficiency=e) for name, (g, e) in other_gpus.items()})
         sens.append(categorical("gpu", verdicts, scenario.gpu.gpu,
                                 "data/gpus.csv, each GPU at its generation's calibrated efficiency"))

@@ -38,9 +38,13 @@ from dataclasses import dataclass
 
 from selfhost.errors import ParameterError
 from selfhost.modelspec import ModelSpec
+from collections.abc import Sequence
+from dataclasses import replace
+
 from selfhost.params import check_bool, check_choice, check_int, check_number
+from selfhost.robustness import sensitivity
 from selfhost.units import GB, GIB
-from selfhost.verdicts import CONDITIONAL, FAILS, HOLDS, Verdict
+from selfhost.verdicts import CONDITIONAL, FAILS, HOLDS, Evidence, Verdict
 
 WEIGHT_DTYPES = ("bf16", "fp16", "fp8", "int8", "int4", "mxfp4")
 KV_CACHE_DTYPES = ("auto", "fp8")
@@ -585,7 +589,8 @@ def weight_dtypes_for(spec: ModelSpec) -> tuple[str, ...]:
 
 
 def fit_cells(specs: list[ModelSpec], gpus: dict[str, tuple[float, float]], overheads: Overheads,
-              context_tokens: int, max_tp: int = 8, article_overhead_gb: float = 7.0) -> list[FitCell]:
+              context_tokens: int, max_tp: int = 8, article_overhead_gb: float = 7.0,
+              gpu_memory_utilization: float = VLLM_GPU_MEMORY_UTILIZATION) -> list[FitCell]:
     """Every model x GPU x precision, with the fewest GPUs by the article's formula and by vLLM's budget.
 
     Parameters
@@ -602,7 +607,8 @@ def fit_cells(specs: list[ModelSpec], gpus: dict[str, tuple[float, float]], over
         for gpu, (budget_gib, datasheet_gb) in gpus.items():
             batched = default_max_num_batched_tokens(budget_gib, gpu)
             for dtype in weight_dtypes_for(spec):
-                serving = Serving(budget_gib, context_tokens, weight_dtype=dtype, max_num_batched_tokens=batched)
+                serving = Serving(budget_gib, context_tokens, gpu_memory_utilization, weight_dtype=dtype,
+                                  max_num_batched_tokens=batched)
                 vllm_tp = fewest_gpus(spec, serving, overheads, max_tp)
                 kv_gb = spec.kv_bytes_per_sequence(context_tokens) / GB
                 article_tp = article_fewest_gpus(total, dtype, kv_gb, datasheet_gb, max_tp, article_overhead_gb)
@@ -610,3 +616,27 @@ def fit_cells(specs: list[ModelSpec], gpus: dict[str, tuple[float, float]], over
                 cells.append(FitCell(spec.name, gpu, dtype, article_tp, vllm_tp, b.runtime_overhead_gib,
                                      b.non_kv_overhead_gib))
     return cells
+
+
+def c13_assess(specs: list[ModelSpec], gpus: dict[str, tuple[float, float]], overheads: Overheads, *,
+               context_tokens: int, max_tp: int, article_overhead_gb: float, holds_share: float,
+               conditional_share: float, gpu_memory_utilization: float, evidence: Sequence[Evidence],
+               utilization_range: tuple[float, float] = (0.85, 0.95),
+               context_range: tuple[int, int] = (2048, 32768), steps: int = 6) -> Verdict:
+    """C13's verdict (:func:`c13_verdict` over :func:`fit_cells`) with its evidence and what flips it.
+
+    Moved one at a time: ``gpu_memory_utilization`` (0.9 for most of vLLM's history, 0.92
+    now; 0.85-0.95 as teams set it) and the context a request must fit (2K to 32K tokens).
+    """
+    def verdict(utilization: float = gpu_memory_utilization, context: int = context_tokens) -> Verdict:
+        cells = fit_cells(specs, gpus, overheads, context, max_tp, article_overhead_gb, utilization)
+        return c13_verdict(cells, article_overhead_gb, holds_share, conditional_share)
+
+    base = verdict()
+    sens = (
+        sensitivity("gpu_memory_utilization", lambda v: verdict(utilization=v).verdict, gpu_memory_utilization,
+                    *utilization_range, "vLLM's defaults (0.9, then 0.92) and the 0.85-0.95 teams set", steps=steps),
+        sensitivity("context_tok", lambda v: verdict(context=round(v)).verdict, context_tokens, *context_range,
+                    "a 2K-token chat request to a 32K-token document request", log=True, steps=steps),
+    )
+    return replace(base, evidence=tuple(evidence), sensitivity=sens)

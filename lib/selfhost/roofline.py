@@ -684,19 +684,38 @@ def capacity(spec: ModelSpec, device: Device, efficiency: Efficiency, *, memory_
 def max_throughput(spec: ModelSpec, device: Device, efficiency: Efficiency, *, memory_max_batch: int,
                    prompt_tokens: int, output_tokens: int, weight_dtype: str = "bf16", kv_cache_dtype: str = "auto",
                    max_num_batched_tokens: int = 2048, batch_cap: int = 1024) -> OperatingPoint | None:
-    """The operating point at the largest batch memory allows (no latency target); None when nothing fits.
+    """The operating point at the largest batch the engine sustains, no latency target; None when nothing fits.
 
     What an offline benchmark at maximum load measures (``trtllm-bench throughput``,
-    ``vllm bench throughput``): the batch is ``min(memory_max_batch, batch_cap)``.
+    ``vllm bench throughput``): the batch is ``min(memory_max_batch, batch_cap)``, or less
+    where the prompts of the requests that replace finished ones would need more prefill
+    than the steps carry (``busy_share`` reaching 1): then the largest batch whose prompts
+    keep up, since a batch the prefill cannot refill does not stay that large.
     """
     check_int("memory_max_batch", memory_max_batch, ge=0)
     check_int("batch_cap", batch_cap, ge=1)
     top = min(memory_max_batch, batch_cap)
     if top < 1:
         return None
-    return operating_point(spec, device, efficiency, batch=top, prompt_tokens=prompt_tokens,
-                           output_tokens=output_tokens, weight_dtype=weight_dtype, kv_cache_dtype=kv_cache_dtype,
-                           max_num_batched_tokens=max_num_batched_tokens)
+
+    def at(b: int) -> OperatingPoint:
+        return operating_point(spec, device, efficiency, batch=b, prompt_tokens=prompt_tokens,
+                               output_tokens=output_tokens, weight_dtype=weight_dtype, kv_cache_dtype=kv_cache_dtype,
+                               max_num_batched_tokens=max_num_batched_tokens)
+
+    best = at(top)
+    if best.busy_share < 1 or top == 1:
+        return best
+    lo, hi = 1, top
+    if at(1).busy_share >= 1:
+        return at(1)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if at(mid).busy_share < 1:
+            lo = mid
+        else:
+            hi = mid
+    return at(lo)
 
 
 def memory_max_batch(spec: ModelSpec, serving: memory.Serving, overheads: memory.Overheads,
