@@ -416,12 +416,14 @@ def md1_decay_rate(busy_share: float, service_s: float) -> float:
 def md1_wait_quantile_s(busy_share: float, service_s: float, quantile: float) -> float:
     """The ``quantile`` of the M/D/1 wait [s]: 0 when at least that share of arrivals waits not at all.
 
-    ``P(W > 0) = rho`` exactly; beyond it the tail is taken as ``rho exp(-theta t)``
-    (:func:`md1_decay_rate`), its asymptotic form [5], so ``W_q = ln(rho / (1 - q)) / theta``.
-    The p99 grows faster with load than the mean: what "consistently" asks of a server.
+    ``P(W > 0) = rho`` exactly; beyond it the tail is taken as its Cramer-Lundberg
+    asymptote ``C exp(-theta t)`` (:func:`md1_decay_rate`), ``C = (1 - rho) / (rho exp(theta
+    S) - 1)`` for deterministic service [5], so ``W_q = ln(C / (1 - q)) / theta`` (the p90 and
+    p99 within 1% of Erlang's exact distribution at loads of 0.3 to 0.7, a test). The p99
+    grows faster with load than the mean: what "consistently" asks of a server.
 
     >>> md1_wait_quantile_s(0.05, 1.0, 0.9), round(md1_wait_quantile_s(0.5, 1.0, 0.99), 2)
-    (0.0, 3.11)
+    (0.0, 3.34)
     """
     check_number("quantile", quantile, gt=0, lt=1)
     check_number("service_s", service_s, ge=0)
@@ -430,7 +432,9 @@ def md1_wait_quantile_s(busy_share: float, service_s: float, quantile: float) ->
         return math.inf
     if busy_share == 0 or service_s == 0 or 1 - quantile >= busy_share:
         return 0.0
-    return math.log(busy_share / (1 - quantile)) / md1_decay_rate(busy_share, service_s)
+    theta = md1_decay_rate(busy_share, service_s)
+    c = (1 - busy_share) / (busy_share * math.exp(theta * service_s) - 1)
+    return max(0.0, math.log(c / (1 - quantile)) / theta)
 
 
 def ttft_s(spec: ModelSpec, device: Device, efficiency: Efficiency = ROOFLINE, *, prompt_tokens: int,
