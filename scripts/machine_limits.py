@@ -39,7 +39,6 @@ import time
 from pathlib import Path
 
 
-
 def best_seconds(fn, reps: int) -> float:
     """The fastest of ``reps`` timed calls of ``fn`` (one untimed warm-up first) [s]."""
     fn()

@@ -14,11 +14,18 @@ from selfhost import capacity, costs, roofline
 from selfhost.data.hardware import gpu_by_name, load_vllm_overheads
 from selfhost.data.models import load_engine_model_config, load_model_spec
 from selfhost.data.runs import load_capacity_runs
-from selfhost.data.serving import (default_serving_efficiency, efficiency_for, published_measurements,
-                                   serving_calibration, serving_efficiency_range, serving_evidence, ttft_deployments)
+from selfhost.data.serving import (
+    default_serving_efficiency,
+    efficiency_for,
+    published_measurements,
+    serving_calibration,
+    serving_efficiency_range,
+    serving_evidence,
+    ttft_deployments,
+)
 from selfhost.errors import ModelConfigError, ParameterError
 from selfhost.modelspec import from_config
-from selfhost.verdicts import CONDITIONAL, FAILS, HOLDS, Evidence
+from selfhost.verdicts import CONDITIONAL, FAILS, HOLDS
 
 L8B = load_model_spec("llama-3.1-8b")
 L70B = load_model_spec("llama-3.3-70b")

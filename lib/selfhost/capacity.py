@@ -32,6 +32,7 @@ import math
 import statistics
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 
 import pandas as pd
 
@@ -40,7 +41,7 @@ from selfhost.errors import ParameterError
 from selfhost.gpus import Gpu
 from selfhost.modelspec import ModelSpec
 from selfhost.params import check_choice, check_int, check_number
-from selfhost.robustness import Sensitivity, categorical, sensitivity
+from selfhost.robustness import categorical, sensitivity
 from selfhost.units import TOK_PER_MTOK
 from selfhost.verdicts import CONDITIONAL, FAILS, HOLDS, Evidence, Verdict
 
@@ -237,7 +238,7 @@ class Calibration:
 
     def range(self, generation: str | None = None) -> tuple[roofline.Efficiency, roofline.Efficiency]:
         """(lowest, highest) efficiency the fitted rows of ``generation`` imply (all rows for None or unseen)."""
-        key = generation if generation in self.low else "all"
+        key = generation if generation is not None and generation in self.low else "all"
         return self.low[key], self.high[key]
 
     def basis(self, generation: str | None = None) -> str:
@@ -330,12 +331,12 @@ def calibrate(measurements: Sequence[Measurement], overheads: memory.Overheads, 
             fit[g] = roofline.Efficiency(values["bandwidth"], values["compute"])
     spread: dict[str, tuple[str, float]] = {}
     for m in measurements:  # the spread: every modelled row, fitted or held out, at the final fit
-        kind, share = implied.get(m.result_id, (None, None))
+        got: tuple[str, float | None] | None = implied.get(m.result_id)
         if m.holdout:
-            kind = informs(m, fit[m.generation], overheads)
-            share = None if kind == "mixed" else implied_share(m, kind, fit[m.generation], overheads)
-        if kind in ("bandwidth", "compute") and share is not None and 0 < share <= 1:
-            spread[m.result_id] = (kind, share)
+            what = informs(m, fit[m.generation], overheads)
+            got = (what, None if what == "mixed" else implied_share(m, what, fit[m.generation], overheads))
+        if got is not None and got[0] in ("bandwidth", "compute") and got[1] is not None and 0 < got[1] <= 1:
+            spread[m.result_id] = (got[0], got[1])
     by_id = {m.result_id: m for m in measurements}
     low: dict[str, roofline.Efficiency] = {}
     high: dict[str, roofline.Efficiency] = {}
@@ -351,18 +352,20 @@ def calibrate(measurements: Sequence[Measurement], overheads: memory.Overheads, 
     for m in measurements:
         eff = fit[m.generation]
         predicted = predict(m, eff, overheads)
-        kind, share = implied.get(m.result_id, (informs(m, eff, overheads), None))
+        row_kind: str | None
+        row_share: float | None
+        row_kind, row_share = implied.get(m.result_id, (informs(m, eff, overheads), None))
         if m.holdout:
-            kind, share = spread.get(m.result_id, (kind, None))
+            row_kind, row_share = spread.get(m.result_id, (row_kind or "mixed", None))
         if predicted is None:
-            kind = None
+            row_kind = None
         if predicted is None:
             status = "not modelled"
         elif m.holdout:
             status = "held out"
-        elif share is not None and share > 1:
+        elif row_share is not None and row_share > 1:
             status = "above the roofline"
-        elif kind == "mixed":
+        elif row_kind == "mixed":
             status = "mixed (shown, not fitted)"
         else:
             status = "fitted"
@@ -370,7 +373,8 @@ def calibrate(measurements: Sequence[Measurement], overheads: memory.Overheads, 
             "result_id": m.result_id, "engine": m.engine, "gpu": m.gpu.gpu, "generation": m.generation,
             "gpu_count": m.gpu_count, "model": m.spec.name, "weight_dtype": m.weight_dtype, "metric": m.metric,
             "concurrency_count": m.concurrency, "input_tok": m.input_tokens, "output_tok": m.output_tokens,
-            "published": m.value, "informs": kind, "implied_share": None if share is None or math.isinf(share) else share,
+            "published": m.value, "informs": row_kind,
+            "implied_share": None if row_share is None or math.isinf(row_share) else row_share,
             "status": status, "predicted": predicted,
             "residual_share": None if predicted is None else predicted / m.value - 1,
         })
@@ -1127,6 +1131,11 @@ def cpu_evidence(engine_version: str, sweep: str) -> Evidence:
                             "one core's measured limits")
 
 
+def _ttft_at(d: TtftDeployment, load: float, quantile: float, prompt_tokens: int) -> float:
+    """The mean TTFT idle, the ``quantile`` under load [ms]."""
+    return d.ttft_ms(prompt_tokens) if load == 0 else d.ttft_ms(prompt_tokens, load, quantile)
+
+
 def ttft_prompt_table(deployments: Sequence[TtftDeployment], target_ms: float, loads: Sequence[float],
                       typical_prompt_tokens: int, quantile: float = 0.99) -> pd.DataFrame:
     """Per deployment: the longest prompt within the target idle (mean) and at each load (``quantile``), and TTFT idle."""
@@ -1134,10 +1143,9 @@ def ttft_prompt_table(deployments: Sequence[TtftDeployment], target_ms: float, l
     for d in deployments:
         row: dict = {"deployment": d.label}
         for load in loads:
-            name = (f"longest prompt idle (mean) [tok]" if load == 0 else
+            name = ("longest prompt idle (mean) [tok]" if load == 0 else
                     f"longest prompt at {load:.0%} busy (p{round(100 * quantile)}) [tok]")
-            row[name] = max_prompt_within(lambda p, r=load: d.ttft_ms(p) if r == 0 else d.ttft_ms(p, r, quantile),
-                                          target_ms)
+            row[name] = max_prompt_within(partial(_ttft_at, d, load, quantile), target_ms)
         row["ttft_idle_ms"] = d.ttft_ms(typical_prompt_tokens)
         rows.append(row)
     return pd.DataFrame(rows)
@@ -1203,9 +1211,9 @@ def efficiency_with(base: roofline.Efficiency, bandwidth_share: float = 0.0,
     return roofline.Efficiency(bandwidth_share or base.bandwidth_share, compute_share or base.compute_share)
 
 
-def kv_cache_dtype_for(gpu: Gpu, choice: str = "") -> str:
-    """A page's ``kv_cache_dtype``: ``""`` for the GPU's default (:func:`default_kv_cache_dtype`), else ``auto``/``fp8``."""
-    if choice == "":
+def kv_cache_dtype_for(gpu: Gpu, choice: str = "by-gpu") -> str:
+    """A page's ``kv_cache_dtype``: ``by-gpu`` for the GPU's default (:func:`default_kv_cache_dtype`), else ``auto``/``fp8``."""
+    if choice == "by-gpu":
         return default_kv_cache_dtype(gpu)
     return check_choice("kv_cache_dtype", choice, memory.KV_CACHE_DTYPES)
 

@@ -34,13 +34,11 @@ request needs per attention type), ``vllm/model_executor/layers/fused_moe/oracle
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
 
 from selfhost.errors import ParameterError
 from selfhost.modelspec import ModelSpec
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import replace
-
 from selfhost.params import check_bool, check_choice, check_int, check_number
 from selfhost.robustness import sensitivity
 from selfhost.units import GB, GIB

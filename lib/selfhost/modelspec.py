@@ -52,7 +52,7 @@ from __future__ import annotations
 import fnmatch
 import re
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 

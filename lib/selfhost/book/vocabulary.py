@@ -77,7 +77,7 @@ VOCABULARY: dict[str, Term] = {
     'hosted_threshold_usd_per_month': Term('float', "C06: the article's hosted open-model spend threshold [USD/month]"),
     'include_legacy': Term('bool', 'also judge against superseded models still listed [bool]'),
     'input_share': Term('float', "input tokens as a share of all tokens; the article's 70/30 split [1]"),
-    'kv_cache_dtype': Term('str', 'KV cache precision: "" = fp8 where the GPU has FP8 tensor cores, else 16-bit; or "auto", "fp8"'),
+    'kv_cache_dtype': Term('str', 'KV cache precision: by-gpu (fp8 where the GPU has FP8 tensor cores, else 16-bit), auto or fp8'),
     'loads': Term('list', 'shares of time the device spends on prompts (queueing) [1]'),
     'max_batch': Term('int', 'largest batch in the coverage chart [1]'),
     'max_detection_s': Term('float', "an alert on the article's four signals must fire this soon after the overload began [s]"),

@@ -15,8 +15,8 @@ from selfhost.data.hardware import load_gpus, load_vllm_overheads
 from selfhost.data.models import load_model_spec
 from selfhost.data.tables import load_rows, sha256_of, table_path
 from selfhost.errors import DataError, ParameterError
-from selfhost.verdicts import Evidence
 from selfhost.gpus import Gpu
+from selfhost.verdicts import Evidence
 
 _CACHE: dict[tuple[str, str], capacity.Calibration] = {}
 
