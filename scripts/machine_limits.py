@@ -14,7 +14,7 @@ What it measures, with PyTorch on the CPU (all threads torch uses by default):
   ``2 n^3`` FLOPs / time.
 
 With ``--decode-batches 1,4,...`` it also times one decode step of capacity-llama (the model
-of scripts/record_capacity_runs.py) in plain PyTorch with random bf16 weights
+of `selfhost record capacity`) in plain PyTorch with random bf16 weights
 (``scripts/gpu_bench.py``'s step), quantity ``capacity_llama_decode_step_ms_b<batch>``: the
 framework's floor under vLLM's step on the same cores. ``--threads 1`` measures one core,
 which is what vLLM's CPU build computes on here (it binds its worker to one core and
