@@ -940,11 +940,11 @@ def c15_verdict(cases: Sequence[TtftCase], target_ms: float, typical_prompt_toke
     """C15: is under ``target_ms`` TTFT reachable by self-hosting, consistently, and for what prompts?
 
     "Consistently" is a tail statement: the ``quantile`` (p99) TTFT of a typical prompt on
-    a server busy with prompts ``busy_share`` of the time. "Holds" when the article's
-    deployment (``article_case``) meets the target there; "holds only under conditions"
-    when some deployment does, or the article's does only unloaded (the conditions name
-    the prompt lengths, deployments and the load each stays within); "does not hold" when
-    no deployment meets it even idle. The API side (``api_low_ms``-``api_high_ms``) is the
+    a server busy with prompts ``busy_share`` of the time. "Holds" when the deployment
+    judged (``article_case``) meets the target there; "holds only under conditions" when
+    it does not but some deployment does, at that load or idle (the conditions name the
+    prompt lengths, deployments and the load each stays within); "does not hold" when no
+    deployment meets it even idle. The API side (``api_low_ms``-``api_high_ms``) is the
     article's figure, not measured here.
     """
     check_number("target_ms", target_ms, gt=0)
@@ -979,7 +979,7 @@ def c15_verdict(cases: Sequence[TtftCase], target_ms: float, typical_prompt_toke
                   f"'consistently' is read as the {p}: queueing makes the tail grow faster than the mean as load rises",
                   api)
     if art.ttft_p99_at_load_ms <= target_ms:
-        return Verdict("C15", HOLDS if len(tail) == len(cases) else CONDITIONAL, reason, figures, conditions)
+        return Verdict("C15", HOLDS, reason, figures, conditions)
     return Verdict("C15", CONDITIONAL, reason, figures, conditions)
 
 
@@ -1013,12 +1013,11 @@ def c15_assess(deployments: Sequence[TtftDeployment], article_label: str, *, tar
                     min(lo.compute_share, art.efficiency.compute_share),
                     max(hi.compute_share, art.efficiency.compute_share), efficiency_source, steps=steps),
     ]
-    verdicts = {}
-    for d in deployments:
-        case = ttft_case(d, target_ms, typical_prompt_tokens, busy_share, quantile)
-        verdicts[d.label] = c15_verdict([case], target_ms, typical_prompt_tokens, d.label, api_low_ms, api_high_ms,
-                                        busy_share, quantile).verdict
-    sens.append(categorical("deployment", verdicts, article_label, "the deployments of this page (model, GPU, precision)"))
+    cases = [ttft_case(d, target_ms, typical_prompt_tokens, busy_share, quantile) for d in deployments]
+    verdicts = {d.label: c15_verdict(cases, target_ms, typical_prompt_tokens, d.label, api_low_ms, api_high_ms,
+                                     busy_share, quantile).verdict for d in deployments}
+    sens.append(categorical("deployment", verdicts, article_label,
+                            "the deployment judged, among this page's (model, GPU, precision)"))
     return base.with_(evidence=tuple(evidence), sensitivity=tuple(sens))
 
 
