@@ -20,8 +20,8 @@ import nbformat
 import yaml
 
 from selfhost.errors import DataError, SelfhostError
-from selfhost.units import format_quantity
 from selfhost.robustness import Sensitivity
+from selfhost.units import format_quantity
 from selfhost.verdicts import CLAIM_ID, NOT_ANALYSED, VERDICT_MIME, VERDICTS, Evidence, Verdict
 
 

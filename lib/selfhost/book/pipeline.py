@@ -498,7 +498,7 @@ def finish_executed(path: Path, banner: str = "") -> None:
         if first is not None and first.cell_type == "markdown" and first.source.lstrip().startswith("# "):
             title, _, rest = first.source.lstrip().partition("\n")
             first.source = title
-            nb.cells[1:1] = [cell] + ([nbformat.v4.new_markdown_cell(rest)] if rest.strip() else [])
+            nb.cells[1:1] = [cell] + ([nbformat.v4.new_markdown_cell(rest.lstrip("\n"))] if rest.strip() else [])
         else:
             nb.cells.insert(0, cell)
     nbformat.write(nb, path)
@@ -624,7 +624,7 @@ def write_build_record(parameters: dict[str, Any], state: dict[str, Any], reposi
     """Record what was built (see :data:`BUILD_RECORD`); ``parameters`` are the differences from the defaults."""
     html = html or paths.HTML
     data = {
-        "built_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "selfhost_version": __version__,
         **state,
         "custom": bool(parameters),

@@ -49,7 +49,7 @@ STYLESHEET = """\
 /* every other table of the text (markdown tables, the ledger) wraps or scrolls too */
 .bd-article table { max-width: 100%; }
 .bd-article .table-wrapper, .bd-article .pst-scrollable-table-container { overflow-x: auto; max-width: 100%; }
-.bd-article td, .bd-article th { overflow-wrap: anywhere; }
+.bd-article td, .bd-article th { overflow-wrap: break-word; hyphens: manual; }
 /* charts: never wider than the column; the theme keeps legends below the plot */
 .selfhost-chart { max-width: 100%; overflow-x: auto; }
 .selfhost-chart svg { max-width: 100%; height: auto; }
