@@ -151,6 +151,15 @@ def test_no_local_absolute_path_anywhere_in_the_site(built):
     fail_on(leaks, "local absolute paths in the site")
 
 
+def test_every_linked_term_has_its_glossary_entry(built):
+    """A {term} link resolves only to an entry of book/glossary.md (and `jupyter-book build -W` refuses any other)."""
+    glossary = (built / "book" / "glossary.html").read_text()
+    missing = [t for t in LINKED_TERMS if f'id="term-{t.replace(" ", "-")}"' not in glossary]
+    fail_on(missing, "glossary entries missing")
+    intro = (built / "book" / "intro.html").read_text()
+    assert 'href="glossary.html#term-TTFT"' in intro  # the intro's own {term} links rendered
+
+
 def test_no_placeholder_repository(built):
     found = [f"{p.relative_to(built)}: {name}" for p in sorted(built.rglob("*.html"))
              for name in PLACEHOLDER_REPOS if name in p.read_text()]

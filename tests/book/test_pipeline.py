@@ -395,3 +395,17 @@ def test_site_extension_keeps_one_copy_of_each_script_and_no_thebe():
     site.dedupe_scripts(None, "p", "page.html", context, None)
     kept = [(s.filename or "", s.attributes.get("body", "")) for s in context["script_files"]]
     assert kept == [("_static/doctools.js", ""), ("", toggle)]
+
+
+def test_references_are_clickable_and_safe():
+    from selfhost.book import page
+
+    rows = [{"source": "https://example.org/a?b=1&c=2", "retrieved": "2026-11-27", "note": "copy dated 2026-03"},
+            {"source": "https://example.org/a?b=1&c=2", "retrieved": "2026-11-28", "note": "copy dated 2026-03"},
+            {"source": "javascript:alert(1)", "retrieved": "2026-11-27"},
+            {"source": "data/runs/x.json", "retrieved": "2026-11-27"}, {"source": "", "retrieved": None}]
+    out = page.references_html(rows, items=[("SGLang paper", "https://arxiv.org/abs/2312.07104")], notes=True)
+    assert out.count("<li>") == 4
+    assert '<a href="https://example.org/a?b=1&amp;c=2">example.org/a</a>, read 2026-11-27, 2026-11-28 (copy dated 2026-03)' in out
+    assert "<code>javascript:alert(1)</code>" in out and "<code>data/runs/x.json</code>" in out
+    assert '<li>SGLang paper: <a href="https://arxiv.org/abs/2312.07104">arxiv.org/abs/2312.07104</a></li>' in out

@@ -133,7 +133,7 @@ def shown_value(value: Any, limit: int = 60) -> str:
     """A value as an error message shows it: its repr, cut to ``limit`` characters.
 
     >>> shown_value("x" * 100)[-12:]
-    "... (102 ch)"
+    '... (102 ch)'
     """
     text = repr(value)
     return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} ch)"
