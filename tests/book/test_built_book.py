@@ -160,6 +160,32 @@ def test_every_linked_term_has_its_glossary_entry(built):
     assert 'href="glossary.html#term-TTFT"' in intro  # the intro's own {term} links rendered
 
 
+def test_every_rerun_example_on_a_page_is_accepted_by_make_book(built):
+    """A page's YAML examples and `-p name value` examples name only parameters that `make book PARAMS=` takes."""
+    import re
+
+    import nbformat
+
+    from selfhost.book import paramsfile
+    from selfhost.errors import SelfhostError
+
+    books = pipeline.notebooks()
+    problems = []
+    for nb in books:
+        executed = paths.EXECUTED / nb.name
+        text = "\n".join(c.source for c in nbformat.read(executed, as_version=4).cells if c.cell_type == "markdown")
+        for block in re.findall(r"```ya?ml\n(.*?)```", text, flags=re.S):
+            try:
+                pipeline.resolve_params(paramsfile.parse_params(block, f"{nb.stem} example"), books)
+            except SelfhostError as exc:
+                problems.append(f"{nb.stem}: {exc}")
+        declared = pipeline.parameters_of(nb)
+        for name in re.findall(r"(?:^|\s)-p\s+(\w+)", text):
+            if name not in declared:
+                problems.append(f"{nb.stem}: `-p {name}` is not a parameter of this notebook")
+    fail_on(problems, "re-run examples that `make book PARAMS=` refuses")
+
+
 def test_no_placeholder_repository(built):
     found = [f"{p.relative_to(built)}: {name}" for p in sorted(built.rglob("*.html"))
              for name in PLACEHOLDER_REPOS if name in p.read_text()]
@@ -197,15 +223,25 @@ INSPECT = r"""
     const r = (svg || box).getBoundingClientRect();
     const chart = {id: box.id || '(no id)', svg: !!svg, marks: 0, drawn: 0, nan: 0, right: r.right, left: r.left,
                    width: r.width, column: column.right, labels: [], text: box.textContent.slice(0, 120)};
+    chart.emptyLayers = [];
     if (svg) {
-      for (const el of svg.querySelectorAll('g.role-mark:not(.mark-group) > *')) {
-        if (el.tagName.toLowerCase() === 'title') continue;
-        chart.marks += 1;
-        const geometry = ['d', 'x', 'y', 'x1', 'x2', 'y1', 'y2', 'width', 'height', 'transform', 'points']
-          .map(a => el.getAttribute(a) || '').join(' ');
-        if (/NaN|Infinity/.test(geometry)) { chart.nan += 1; continue; }
-        let b; try { b = el.getBBox(); } catch (e) { b = {width: 0, height: 0}; }
-        if (b.width > 0 || b.height > 0) chart.drawn += 1;
+      for (const layer of svg.querySelectorAll('g.role-mark:not(.mark-group)')) {
+        const type = ([...layer.classList].find(c => c.startsWith('mark-')) || 'mark-?').slice(5);
+        // a bar or area is drawn when it has an area; a line, rule, point or text when it has any extent
+        const needsArea = ['rect', 'area', 'arc'].includes(type);
+        let items = 0, drawn = 0;
+        for (const el of layer.children) {
+          if (el.tagName.toLowerCase() === 'title') continue;
+          items += 1; chart.marks += 1;
+          const geometry = ['d', 'x', 'y', 'x1', 'x2', 'y1', 'y2', 'width', 'height', 'transform', 'points']
+            .map(a => el.getAttribute(a) || '').join(' ');
+          if (/NaN|Infinity/.test(geometry)) { chart.nan += 1; continue; }
+          let b; try { b = el.getBBox(); } catch (e) { b = {width: 0, height: 0}; }
+          if (needsArea ? (b.width > 0.5 && b.height > 0.5) : (b.width > 0 || b.height > 0)) drawn += 1;
+        }
+        chart.drawn += drawn;
+        // a one-point line draws nothing by nature (its point layer shows it); bars, areas and symbols must show
+        if (items && !drawn && (needsArea || type === 'symbol')) chart.emptyLayers.push(`${type} (${items} items)`);
       }
       for (const t of svg.querySelectorAll('text')) {
         if (/(\u2026|\.\.\.)\s*$/.test(t.textContent)) chart.labels.push(t.textContent);
@@ -388,6 +424,8 @@ def test_every_chart_is_drawn_with_marks(read, site_path):
             problems.append(f"{c['id']}: an empty chart ({c['marks']} marks, none drawn, {c['nan']} with NaN geometry)")
         elif c["nan"]:
             problems.append(f"{c['id']}: {c['nan']} of {c['marks']} marks have NaN geometry")
+        if c.get("emptyLayers") and c["drawn"]:
+            problems.append(f"{c['id']}: layers that draw nothing: {', '.join(c['emptyLayers'])}")
         if c["labels"]:
             problems.append(f"{c['id']}: truncated labels {c['labels'][:3]}")
     vega = [w for w in report["warnings"] if w.startswith(("WARN", "ERROR")) or "vega" in w.lower()]
