@@ -409,3 +409,21 @@ def test_references_are_clickable_and_safe():
     assert '<a href="https://example.org/a?b=1&amp;c=2">example.org/a</a>, read 2026-11-27, 2026-11-28 (copy dated 2026-03)' in out
     assert "<code>javascript:alert(1)</code>" in out and "<code>data/runs/x.json</code>" in out
     assert '<li>SGLang paper: <a href="https://arxiv.org/abs/2312.07104">arxiv.org/abs/2312.07104</a></li>' in out
+
+
+def test_site_extension_sets_the_repository_button_only_from_the_environment(monkeypatch):
+    from types import SimpleNamespace
+
+    from selfhost.book import site
+
+    config = SimpleNamespace(html_theme_options={"repository_url": "https://github.com/executablebooks/jupyter-book"},
+                             html_context={})
+    monkeypatch.delenv(site.REPOSITORY_ENV, raising=False)
+    site.set_theme_options(None, config)
+    assert "repository_url" not in config.html_theme_options and not config.html_theme_options["use_repository_button"]
+    assert config.html_context["default_mode"] == "light"
+    monkeypatch.setenv(site.REPOSITORY_ENV, "https://gitlab.example.org/team/book")
+    site.set_theme_options(None, config)
+    assert config.html_theme_options["repository_url"] == "https://gitlab.example.org/team/book"
+    assert config.html_theme_options["repository_provider"] == "gitlab"
+    assert config.html_theme_options["use_repository_button"] is True

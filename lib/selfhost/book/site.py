@@ -80,7 +80,10 @@ def set_theme_options(app: Any, config: Any) -> None:
     options = dict(config.html_theme_options or {})
     config.html_context = {"default_mode": "light", **(config.html_context or {})}
     if url.startswith(("https://", "http://")):
-        options.update(repository_url=url, use_repository_button=True, path_to_docs="")
+        host = url.split("/")[2].lower()
+        # sphinx-book-theme refuses an address whose provider it cannot tell; the provider only picks the icon
+        provider = "gitlab" if "gitlab" in host else "bitbucket" if "bitbucket" in host else "github"
+        options.update(repository_url=url, repository_provider=provider, use_repository_button=True, path_to_docs="")
     else:
         options.update(use_repository_button=False, use_edit_page_button=False, use_issues_button=False)
         options.pop("repository_url", None)
