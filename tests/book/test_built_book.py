@@ -222,6 +222,7 @@ INSPECT = r"""
     const svg = box.querySelector('svg');
     const r = (svg || box).getBoundingClientRect();
     const chart = {id: box.id || '(no id)', svg: !!svg, marks: 0, drawn: 0, nan: 0, right: r.right, left: r.left,
+                   natural: svg ? parseFloat(svg.getAttribute('width') || '0') : 0,
                    width: r.width, column: column.right, labels: [], text: box.textContent.slice(0, 120)};
     chart.emptyLayers = [];
     if (svg) {
@@ -270,22 +271,27 @@ INSPECT = r"""
       const c = cell.innerText.trim();
       if (/(\u2026|\.\.\.)$/.test(c) || (cell.scrollWidth > cell.clientWidth + 1 &&
           getComputedStyle(cell).overflowX === 'hidden')) out.truncated.push(c.slice(0, 60));
-      if (/^(nan|NaN|inf|-inf|Infinity|True|False|None|NaT|<NA>)$/.test(c) || /^-?\d+\.\d{5,}$/.test(c)) {
+      if (cell.tagName === 'TH' && /^-?\d+\.\d+$/.test(c)) out.rawValues.push('header ' + c);
+      else if (/^(nan|NaN|inf|-inf|Infinity|True|False|None|NaT|<NA>)$/.test(c) || /^-?\d+\.\d{5,}$/.test(c)) {
         out.rawValues.push(c);
       }
-      if (cell.tagName === 'TH' && /^-?\d+\.\d+$/.test(c)) out.rawValues.push('header ' + c);
     }
   }
   for (const chart of out.charts) {
-    if (chart.right > column.right + 1) out.wide.push({what: 'chart ' + chart.id, width: Math.round(chart.width),
-                                                         column: Math.round(column.width)});
+    // the width vega drew it at: a wider chart is cut off, or scaled down until its text is too small to read
+    const natural = Math.max(chart.width, chart.natural || 0);
+    if (chart.right > column.right + 1 || natural > column.width + 1) {
+      out.wide.push({what: 'chart ' + chart.id, width: Math.round(natural), column: Math.round(column.width)});
+    }
   }
   out.pageWide = document.documentElement.scrollWidth > document.documentElement.clientWidth + 1;
   // open code: a code cell's input that the reader sees without opening it (the parameters cell may show)
   for (const cell of article.querySelectorAll('div.cell')) {
     if (cell.classList.contains('tag_parameters')) continue;
     const input = cell.querySelector(':scope > .cell_input, :scope > details > .cell_input');
-    if (input && input.getClientRects().length && input.offsetHeight > 0) {
+    const folded = input && (input.closest('details:not([open])') ||
+                             (input.checkVisibility && !input.checkVisibility({contentVisibilityAuto: true})));
+    if (input && !folded && input.offsetHeight > 0) {
       out.openCode.push(input.innerText.trim().split('\n')[0].slice(0, 80));
     }
   }
@@ -323,11 +329,15 @@ CHARTS_SETTLED = """() => [...document.querySelectorAll('.selfhost-chart')].ever
   c => c.querySelector('svg, canvas') || c.textContent.trim().length > 0)"""
 
 
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
 @pytest.fixture(scope="module")
 def server(built):
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(built))
+    handler = functools.partial(QuietHandler, directory=str(built))
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    handler.log_message = lambda *a, **k: None  # type: ignore[attr-defined]
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
@@ -541,3 +551,97 @@ def test_a_screenshot_of_every_page(read):
     for site_path in PAGES:
         shot = SHOTS / (site_path.removesuffix(".html").replace("/", "__") + ".png")
         assert shot.exists() and shot.stat().st_size > 10_000, shot
+
+
+# ---------------------------------------------------------------- the checks themselves, on a page of known defects
+
+def known_page() -> Any:
+    """A notebook with one of each defect the checks look for, beside its correct counterpart."""
+    import altair as alt
+    import nbformat
+    import pandas as pd
+
+    from selfhost.book import page as book_page
+    from selfhost.charts import theme
+
+    def html_output(text: str) -> Any:
+        return nbformat.v4.new_output("display_data", data={"text/html": text, "text/plain": "x"})
+
+    frame = pd.DataFrame({"label": ["a", "b"], "value": [0.0, 10.0]})
+    blank = alt.Chart(frame).mark_bar().encode(x=alt.X("value:Q", scale=alt.Scale(type="log")), y="label:N")
+    drawn = alt.Chart(frame).mark_bar().encode(x="value:Q", y="label:N")
+    wide = drawn.properties(width=1200)
+    theme.use_book_theme()
+    code = [
+        nbformat.v4.new_code_cell("x: float = 1.0  # a parameter [1]", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell("hidden = 1", metadata={"tags": ["hide-input"]}),
+        nbformat.v4.new_code_cell("shown = 1"),
+        nbformat.v4.new_code_cell("frame", metadata={"tags": ["remove-input"]}, outputs=[
+            html_output('<table class="dataframe"><tr><th>0.500000</th></tr><tr><td>nan</td><td>0.123456</td>'
+                        "<td>cus...</td></tr></table>"),
+            html_output('<table style="width: 2000px"><tr><td>wide</td></tr></table>'),
+            html_output(book_page.table_html(pd.DataFrame({f"c{i}_count": [i] for i in range(60)}))),
+            html_output(theme.chart_html(blank.to_dict())),
+            html_output(theme.chart_html(drawn.to_dict())),
+            html_output(theme.chart_html(wide.to_dict())),
+        ]),
+    ]
+    prose = ("# A page of known defects\n\nThe first TTFT here is not linked; {term}`MBU` is.\n\n"
+             "| figure | value |\n\nThe {term}`TTFT` later is linked.\n")
+    return nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(prose), *code],
+                                    metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                             "language": "python"}})
+
+
+@pytest.mark.slow
+def test_the_checks_find_exactly_the_known_defects(tmp_path):
+    import subprocess
+    import sys
+
+    import nbformat
+
+    if CHROMIUM is None:
+        pytest.skip("Debian's chromium is not installed (make test-deps installs it)")
+    bundle = paths.ASSETS / "vega-bundle.js"
+    if not bundle.exists():
+        pytest.fail("no vega bundle in _build/assets: run `make book` first (make test does)")
+    book = tmp_path / "book"
+    (book / "assets").mkdir(parents=True)
+    shutil.copy(bundle, book / "assets" / "vega-bundle.js")
+    shutil.copy(paths.ASSETS / "favicon.svg", book / "assets" / "favicon.svg")
+    shutil.copy(paths.BOOK / "glossary.md", book / "glossary.md")
+    nbformat.write(known_page(), book / "page.ipynb")
+    (book / "_toc.yml").write_text("format: jb-book\nroot: page\nchapters:\n  - file: glossary\n")
+    (book / "_config.yml").write_text(
+        'title: known\nexecute:\n  execute_notebooks: "off"\nsphinx:\n  extra_extensions: [selfhost.book.site]\n'
+        "  config:\n    html_static_path: [assets]\n    html_js_files: [vega-bundle.js]\n"
+        "    nb_render_markdown_format: gfm\n    html_favicon: assets/favicon.svg\n")
+    done = subprocess.run([str(Path(sys.executable).with_name("jupyter-book")), "build", str(book), "-W", "-q"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    from playwright.sync_api import sync_playwright
+
+    handler = functools.partial(QuietHandler, directory=str(book / "_build" / "html"))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+            try:
+                report = read_page(browser, f"http://127.0.0.1:{httpd.server_address[1]}/page.html", "known-page")
+            finally:
+                browser.close()
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert report["console"] == []
+    assert report["literal"] == ["| figure | value |"]
+    assert report["openCode"] == ["shown = 1"]
+    assert report["glossary"] == {"TTFT": False, "MBU": True}
+    assert len(report["rawFrames"]) == 1 and report["rawValues"] == ["header 0.500000", "nan", "0.123456"]
+    assert report["truncated"] == ["cus..."]
+    # both wide tables scroll inside their containers; the chart drawn 1,200 px wide does not fit
+    blank_chart, drawn_chart, wide_chart = report["charts"]
+    assert [w["what"] for w in report["wide"]] == [f"chart {wide_chart['id']}"]
+    assert blank_chart["emptyLayers"] and not drawn_chart["emptyLayers"] and drawn_chart["drawn"] == 1  # the bar of value 0 has no area
+    assert any("Log scale domain includes zero" in w for w in report["warnings"])
