@@ -16,13 +16,16 @@ hashes. A bad line stops it with the file, line and field named (exit 2).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+from pathlib import Path
 from typing import Any
 
 from selfhost import traffic
-from selfhost.cli.options import whole
+from selfhost.cli.options import non_negative, positive, whole
 from selfhost.data.traces import FORMATS
 from selfhost.data.traffic import summarize_path
+from selfhost.live import replay
 
 #: The article's input share (its "70/30 input/output split"), printed beside the trace's.
 ARTICLE_INPUT_SHARE = 0.7
@@ -49,6 +52,37 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     s.add_argument("--series", action="store_true", help="also print requests and tokens per window")
     s.add_argument("--json", action="store_true", help="print one JSON object (null where a figure does not exist)")
     s.set_defaults(func=run_summarize)
+
+    r = sub.add_parser(
+        "replay", help="replay a slice of a trace against vLLM at its own arrival times and as Poisson; record both",
+        description="Cut a slice of a trace, scale it to the CPU engine (512-token blocks -> 128, arrivals "
+        "stretched), and run vLLM's benchmark client over it twice per pair: at the trace's arrival times and "
+        "as a Poisson process of the same mean rate. Records go to data/runs/replay/. Hold the live lock: "
+        "flock /work/live.lock selfhost traffic replay ...")
+    d = replay.ReplayPlan()
+    r.add_argument("--trace", default=d.trace, metavar="NAME|PATH",
+                   help=f"a committed trace name or a Mooncake-format JSONL / CSV path (default {d.trace})")
+    r.add_argument("--traces", type=Path, metavar="DIR", help="the raw traces folder (default /work/shared/traces)")
+    r.add_argument("--start-s", type=non_negative, default=d.start_s, metavar="S",
+                   help=f"slice start in the trace's time [s] (default {d.start_s:g})")
+    r.add_argument("--duration-s", type=positive, default=d.duration_s, metavar="S",
+                   help=f"slice length in the trace's time [s] (default {d.duration_s:g})")
+    r.add_argument("--time-stretch-x", type=positive, default=d.time_stretch_x, metavar="X",
+                   help=f"stretch arrivals by X (default {d.time_stretch_x:g})")
+    r.add_argument("--max-input-tok", type=whole(ge=1), default=d.max_input_tok, metavar="N",
+                   help=f"cut scaled prompts to N tokens (default {d.max_input_tok})")
+    r.add_argument("--max-output-tok", type=whole(ge=1), default=d.max_output_tok, metavar="N",
+                   help=f"cut scaled outputs to N tokens (default {d.max_output_tok})")
+    r.add_argument("--cache-blocks", type=whole(ge=16), default=d.cache_blocks, metavar="N",
+                   help=f"the engine's KV cache in 128-token blocks (default {d.cache_blocks})")
+    r.add_argument("--reps", type=whole(ge=1, le=20), default=d.reps, metavar="N",
+                   help=f"pairs of runs (default {d.reps})")
+    r.add_argument("--quick", action="store_true", help="one pair over 15 s of trace, small lengths (the live test)")
+    r.add_argument("--url", metavar="URL", help="replay against your running server instead of launching vLLM")
+    r.add_argument("--engine", default="vllm", help="engine name for an attached server (default vllm)")
+    r.add_argument("--runs-dir", type=Path, metavar="DIR", help="where to record (default data/runs)")
+    r.add_argument("--dry-run", action="store_true", help="print the slice's figures and the plan; run nothing")
+    r.set_defaults(func=run_replay)
 
 
 def compute(args: argparse.Namespace) -> dict[str, Any]:
@@ -119,6 +153,28 @@ def render(out: dict[str, Any], series: bool = False) -> str:
             lines.append(f"  {i * out['rate_window_s']:>8,}  {r:>8,}  {a:>12,}  {b:>10,}")
     lines += [f"note: {n}" for n in out["notes"]]
     return "\n".join(lines)
+
+
+def replay_plan(args: argparse.Namespace) -> Any:
+    """The :class:`selfhost.live.replay.ReplayPlan` the options describe (``--quick``: the quick plan)."""
+    if args.quick:
+        return dataclasses.replace(replay.QUICK_PLAN, trace=args.trace)
+    return replay.ReplayPlan(trace=args.trace, start_s=args.start_s, duration_s=args.duration_s,
+                             time_stretch_x=args.time_stretch_x, max_input_tok=args.max_input_tok,
+                             max_output_tok=args.max_output_tok, cache_blocks=args.cache_blocks, reps=args.reps)
+
+
+def run_replay(args: argparse.Namespace) -> int:
+    plan = replay_plan(args)
+    if args.dry_run:
+        requests, name = replay.slice_requests(plan, args.traces)
+        figures = replay.slice_figures(requests, plan)
+        print(json.dumps({"trace": name, "plan": replay.plan_dict(plan), "slice": figures}, allow_nan=False))
+        return 0
+    written = replay.record_replay(args.runs_dir, plan, url=args.url, engine_name=args.engine,
+                                   traces_dir=args.traces)
+    print(f"recorded {len(written)} replay runs in {written[0].parent if written else args.runs_dir}")
+    return 0
 
 
 def run_summarize(args: argparse.Namespace) -> int:

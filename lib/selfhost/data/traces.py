@@ -51,7 +51,7 @@ from pathlib import Path
 from typing import Any
 
 from selfhost.errors import DataError
-from selfhost.traffic import MOONCAKE_BLOCK_TOK
+from selfhost.traffic import MOONCAKE_BLOCK_TOK, TraceRequest
 
 FORMATS = ("azure", "mooncake", "plain")
 AZURE_HEADER = ("TIMESTAMP", "ContextTokens", "GeneratedTokens")
@@ -96,14 +96,8 @@ class Chunk:
         return len(self.arrival_s)
 
 
-@dataclass(frozen=True)
-class Request:
-    """One request of a trace: arrival [s], input and output tokens [tok], prefix-block ids."""
-
-    arrival_s: float
-    input_tok: int
-    output_tok: int
-    hash_ids: tuple[int, ...] = ()
+#: One request of a trace (arrival [s], input and output tokens [tok], prefix-block ids).
+Request = TraceRequest
 
 
 class TraceReader:
