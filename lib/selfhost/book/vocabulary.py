@@ -102,7 +102,6 @@ VOCABULARY: dict[str, Term] = {
     'spend_gate_usd_per_month': Term('float', "gate 2, the article's spend threshold [USD/month]"),
     'tco_volume_tok_per_day': Term('float', 'C05: the volume below which "APIs win" [tok/day]'),
     'tolerance_x': Term('float', 'a figure counts as "around" the article\'s when within this factor of it [1]'),
-    'traces': Term('list', 'the traffic summaries to show, names in data/traffic/'),
     'ttft_gate_ms': Term('float', "gate 3, the article's TTFT threshold [ms]"),
     'ttft_target_ms': Term('float', 'time to first token the product must meet consistently [ms]'),
     'volume_max_tok_per_day': Term('float', 'right end of the cost chart [tok/day]'),

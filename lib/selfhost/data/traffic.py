@@ -17,15 +17,17 @@ The interface the cost and capacity analyses use::
 
 from __future__ import annotations
 
+import copy
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from selfhost import traffic
+from selfhost.data import runs
 from selfhost.data.tables import read_yaml, sha256_of
 from selfhost.data.traces import TraceError, TraceReader
 from selfhost.errors import DataError
@@ -187,10 +189,6 @@ REPLAY_PARAMS = ("trace", "trace_sha256", "slice_start_s", "slice_duration_s", "
 
 def replay_schema() -> dict[str, Any]:
     """A run record's schema (:data:`selfhost.data.runs.SCHEMA`) with workload ``replay`` and its parameters."""
-    import copy
-
-    from selfhost.data import runs
-
     schema = copy.deepcopy(runs.SCHEMA)
     schema["title"] = "selfhost replay record"
     workload = schema["properties"]["workload"]
@@ -200,25 +198,19 @@ def replay_schema() -> dict[str, Any]:
     return schema
 
 
-def validate_replay_record(record: dict[str, Any], where: str | Path = "replay record") -> None:
+def validate_replay_record(record: Mapping[str, Any], where: str | Path = "replay record") -> None:
     """Raise DataError naming the file and field unless ``record`` is a valid replay record."""
-    from selfhost.data import runs
-
     runs.check_schema(record, replay_schema(), where)
 
 
 def write_replay_record(runs_dir: Path, record: dict[str, Any]) -> Path:
     """Validate and write a new replay record (never over an existing file)."""
-    from selfhost.data import runs
-
     validate_replay_record(record, Path(runs_dir) / REPLAY_WORKLOAD / "(new record)")
     return runs.write_new_json(runs.record_path(runs_dir, record), record)
 
 
 def load_replay_records(runs_dir: str | Path | None = None) -> list[dict[str, Any]]:
     """The recorded replays (``data/runs/replay/*.json``), validated, in time order; [] when none."""
-    from selfhost.data import runs
-
     folder = (Path(runs_dir) if runs_dir is not None else data_dir() / "runs") / REPLAY_WORKLOAD
     records = [runs.read_json_record(p, validate_replay_record, "replay record") for p in sorted(folder.glob("*.json"))]
     return sorted(records, key=lambda r: r["started_at"])
