@@ -22,7 +22,7 @@ from selfhost.errors import SelfhostError
 
 #: Modules that add a subcommand (each has ``register(subparsers)``).
 COMMANDS: list[str] = ["selfhost.cli.breakeven", "selfhost.cli.capacity", "selfhost.cli.live", "selfhost.cli.memory", "selfhost.cli.monitor",
-                      "selfhost.cli.record"]
+                      "selfhost.cli.record", "selfhost.cli.traffic"]
 
 
 def _book(args: argparse.Namespace) -> int:
