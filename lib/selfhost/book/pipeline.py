@@ -32,7 +32,7 @@ from selfhost.book import ledger
 from selfhost.errors import SelfhostError
 
 CHECKED_TAG = "nbval-check-output"
-PYTHON_TYPES = {"float": (int, float), "int": (int,), "str": (str,), "bool": (bool,), "list": (list,)}
+PYTHON_TYPES = {"float": (int, float), "int": (int,), "str": (str,), "bool": (bool,), "list": (list,), "dict": (dict,)}
 
 
 class NotebookFailed(SelfhostError):

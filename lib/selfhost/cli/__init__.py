@@ -21,7 +21,7 @@ from selfhost.cli.options import Parser, fail
 from selfhost.errors import SelfhostError
 
 #: Modules that add a subcommand (each has ``register(subparsers)``).
-COMMANDS: list[str] = ["selfhost.cli.breakeven", "selfhost.cli.capacity", "selfhost.cli.live", "selfhost.cli.memory", "selfhost.cli.monitor",
+COMMANDS: list[str] = ["selfhost.cli.breakeven", "selfhost.cli.plan", "selfhost.cli.capacity", "selfhost.cli.live", "selfhost.cli.memory", "selfhost.cli.monitor",
                       "selfhost.cli.record"]
 
 

@@ -83,7 +83,7 @@ def _compose_node(self: _StrictLoader, parent: Any, index: Any) -> Any:
     return yaml.SafeLoader.compose_node(self, parent, index)
 
 
-_StrictLoader.compose_node = _compose_node  # type: ignore[method-assign]
+_StrictLoader.compose_node = _compose_node  # type: ignore[method-assign, assignment]
 
 
 def parse_strict_yaml(text: str, source: str = "YAML text") -> Any:
