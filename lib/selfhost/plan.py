@@ -251,10 +251,18 @@ def candidates(inputs: PlanInputs, efficiency_scale: float = 1.0) -> list[Candid
     return out
 
 
+#: On a tie in cost and GPUs, the precision that keeps more of the model's quality wins.
+PRECISION_RANK = {"bf16": 0, "fp16": 0, "fp8": 1, "int8": 2, "mxfp4": 3, "int4": 3}
+
+
+def _order(c: Candidate) -> tuple:
+    return (c.selfhost_usd_per_month, c.gpus_total, PRECISION_RANK.get(c.weight_dtype, 9), c.replicas, c.label)
+
+
 def cheapest(cands: Sequence[Candidate]) -> Candidate | None:
-    """The candidate that meets the targets at the lowest monthly cost (fewer GPUs on a tie)."""
-    ok = [c for c in cands if c.meets]
-    return min(ok, key=lambda c: (c.selfhost_usd_per_month, c.gpus_total, c.label), default=None)
+    """The candidate that meets the targets at the lowest monthly cost; on a tie, fewer GPUs, then the
+    higher precision, then fewer replicas."""
+    return min((c for c in cands if c.meets), key=_order, default=None)
 
 
 def closest(cands: Sequence[Candidate]) -> Candidate | None:
@@ -485,8 +493,7 @@ def plan_json(p: Plan) -> dict[str, Any]:
 def candidate_rows(p: Plan, every: bool = False) -> list[dict[str, Any]]:
     """Rows for the candidates table: per GPU and precision the cheapest replica size that meets the
     targets (``every``: all of them), then those that meet none, with why."""
-    pool = sorted(p.candidates, key=lambda c: (not c.meets, c.selfhost_usd_per_month if c.meets else 0.0,
-                                               c.gpus_per_replica))
+    pool = sorted(p.candidates, key=lambda c: (not c.meets, _order(c) if c.meets else (0.0,)))
     if not every:
         seen: set[tuple[str, str]] = set()
         kept = []

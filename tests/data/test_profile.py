@@ -84,7 +84,7 @@ def test_a_yaml_file_is_read_strictly(tmp_path):
                           ("a: 1\na: 2\n", "given twice"), ("a: &x [1]\nb: *x\n", "aliases")]:
         p.write_text(text)
         with pytest.raises(DataError, match=problem):
-            read_strict_yaml(p, what="profile")
+            read_strict_yaml(p, "profile", empty_ok=False)
 
 
 def test_hostile_files_are_refused_without_reading_them(tmp_path):
@@ -98,7 +98,7 @@ def test_hostile_files_are_refused_without_reading_them(tmp_path):
     os.mkfifo(fifo)
     with pytest.raises(DataError, match="not a regular file"):
         read_strict_yaml(fifo)
-    with pytest.raises(DataError, match="not found"):
+    with pytest.raises(DataError, match="cannot read the parameters file: No such file"):
         read_strict_yaml(tmp_path / "missing.yaml")
     with pytest.raises(DataError, match="not a regular file"):
         read_strict_yaml("/dev/zero")

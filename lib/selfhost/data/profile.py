@@ -43,7 +43,7 @@ PRICING_ORDER = ("on-demand", "reserved", "community", "spot")
 
 def read_profile(path: str | Path) -> profile.Profile:
     """A validated :class:`selfhost.profile.Profile` from a YAML file."""
-    return profile.profile_from_mapping(read_strict_yaml(path, what="profile"))
+    return profile.profile_from_mapping(read_strict_yaml(path, "profile", empty_ok=False))
 
 
 def _field_error(name: str, value: object, expected: str) -> ParameterError:
