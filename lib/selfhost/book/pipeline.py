@@ -47,8 +47,7 @@ from typing import Any
 
 import nbformat
 
-from selfhost import __version__, paths
-from selfhost import profile
+from selfhost import __version__, paths, profile
 from selfhost.book import ledger, site
 from selfhost.data import yamlfile
 from selfhost.errors import SelfhostError

@@ -128,7 +128,7 @@ def parse_params(text: str, name: str = "parameters") -> Any:
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise DataError(name, f"{where}not valid YAML ({problem})") from None
     except RecursionError:
-        raise DataError(name, f"nested too deeply") from None
+        raise DataError(name, "nested too deeply") from None
     finally:
         loader.dispose()
 
