@@ -166,7 +166,7 @@ def test_every_rerun_example_on_a_page_is_accepted_by_make_book(built):
 
     import nbformat
 
-    from selfhost.book import paramsfile
+    from selfhost.data import yamlfile as paramsfile
     from selfhost.errors import SelfhostError
 
     books = pipeline.notebooks()

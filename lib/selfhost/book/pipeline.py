@@ -1,7 +1,7 @@
 """The book pipeline: notebooks -> papermill -> ledger -> jupyter-book -> _build/html.
 
 ``selfhost book`` executes every notebook in ``notebooks/`` with its default parameters
-(or a reader's YAML file of parameters, :mod:`selfhost.book.paramsfile`) into
+(or a reader's YAML file of parameters, :mod:`selfhost.data.yamlfile`) into
 ``book/analyses/``, gathers the verdicts the notebooks recorded into the ledger page and
 ``claims.json``, writes the vega bundle that lets charts draw offline, and builds the HTML
 book with warnings as errors. Then it records what it built (:data:`BUILD_RECORD`: the
@@ -47,12 +47,13 @@ from typing import Any
 
 import nbformat
 
-from selfhost import __version__, paths
-from selfhost.book import ledger, paramsfile, site
+from selfhost import __version__, paths, profile
+from selfhost.book import ledger, site
+from selfhost.data import yamlfile
 from selfhost.errors import SelfhostError
 
 CHECKED_TAG = "nbval-check-output"
-PYTHON_TYPES = {"float": (int, float), "int": (int,), "str": (str,), "bool": (bool,), "list": (list,)}
+PYTHON_TYPES = {"float": (int, float), "int": (int,), "str": (str,), "bool": (bool,), "list": (list,), "dict": (dict,)}
 
 
 class NotebookFailed(SelfhostError):
@@ -72,6 +73,12 @@ def _shown(path: Path) -> str:
     return str(path.relative_to(paths.ROOT)) if path.is_relative_to(paths.ROOT) else str(path)
 
 
+def records_claims(nb: nbformat.NotebookNode) -> bool:
+    """Whether a notebook decides claims (every analysis does; a tool page such as "Your deployment"
+    says ``"selfhost": {"claims": false}`` in its metadata)."""
+    return bool(nb.metadata.get("selfhost", {}).get("claims", True))
+
+
 def notebooks() -> list[Path]:
     """The analysis notebooks, in name order."""
     return sorted(paths.NOTEBOOKS.glob("*.ipynb"))
@@ -84,10 +91,38 @@ def parameters_of(notebook: Path) -> dict[str, dict[str, Any]]:
     return dict(papermill.inspect_notebook(str(notebook)))
 
 
+#: The notebook a deployment profile drives, and the profile's fields that other pages share by name.
+PLAN_NOTEBOOK = "plan"
+
+
+def is_profile(spec: dict[str, Any]) -> bool:
+    """Whether a parameters file is a deployment profile (``selfhost plan``'s form: it has a ``traffic`` section)."""
+    return isinstance(spec, dict) and "traffic" in spec and isinstance(spec.get("traffic"), dict)
+
+
+def profile_params(spec: dict[str, Any]) -> dict[str, Any]:
+    """A deployment profile as book parameters: the whole profile for the "Your deployment" page, and
+    the figures other pages share by name (model, input share, operating cost, latency targets, the
+    first GPU and its price when given), so that their verdicts follow the reader's numbers too.
+
+    The profile is validated first (:func:`selfhost.profile.profile_from_mapping`): a bad field
+    stops the build before any notebook runs, naming the field.
+    """
+    prof = profile.profile_from_mapping(spec)
+    shared: dict[str, Any] = {"model": prof.model, "ops_usd_per_month": prof.ops_usd_per_month,
+                              "slo_ttft_ms": prof.ttft_ms, "slo_tpot_ms": prof.tpot_ms, "gpu": prof.gpus[0]}
+    if prof.traffic.input_share is not None:
+        shared["input_share"] = prof.traffic.input_share
+    if prof.gpus[0] in prof.gpu_usd_per_hour:
+        shared["gpu_usd_per_hour"] = prof.gpu_usd_per_hour[prof.gpus[0]]
+    return {**shared, PLAN_NOTEBOOK: {"profile": spec}}
+
+
 def resolve_params(spec: dict[str, Any], books: list[Path]) -> dict[str, dict[str, Any]]:
     """Split a reader's parameter mapping into per-notebook parameters.
 
-    A top-level key applies to every notebook that has a parameter of that name; a key
+    A deployment profile (:func:`is_profile`) is turned into parameters first
+    (:func:`profile_params`). A top-level key applies to every notebook that has a parameter of that name; a key
     named after a notebook (its file stem) holds a mapping that applies to that notebook
     alone, and wins over a top-level key. A name that no notebook has, a value of the wrong
     type, or a number that is not finite (``.inf``, ``.nan``) is an error; every offender is
@@ -99,6 +134,8 @@ def resolve_params(spec: dict[str, Any], books: list[Path]) -> dict[str, dict[st
         notebook stem -> {parameter: value}, for every notebook (possibly empty).
     """
     declared = {nb.stem: parameters_of(nb) for nb in books}
+    if is_profile(spec) and PLAN_NOTEBOOK in declared:
+        spec = profile_params(spec)
     resolved: dict[str, dict[str, Any]] = {stem: {} for stem in declared}
     problems: list[str] = []
     for key, value in (spec or {}).items():
@@ -167,8 +204,8 @@ def type_matches(kind: str, value: Any) -> bool:
 
 
 def load_params_file(path: Path) -> dict[str, Any]:
-    """A reader's parameters file, read strictly (:func:`selfhost.book.paramsfile.read_params_file`)."""
-    return paramsfile.read_params_file(path)
+    """A reader's parameters file, read strictly (:func:`selfhost.data.yamlfile.read_params_file`)."""
+    return yamlfile.read_params_file(path)
 
 
 def defaults_of(notebook: Path) -> dict[str, Any]:

@@ -21,6 +21,7 @@ class Term:
 
 
 VOCABULARY: dict[str, Term] = {
+    'profile': Term('dict', 'your deployment profile: model, traffic, latency, availability, gpus, prices, ops cost, APIs (README, "Your deployment"); empty: the article\'s scenario'),
     'alternatives': Term('list', 'other deployments, "GPU:precision[:GPUs]"'),
     'api_high_ms': Term('float', "the article's acceptable API TTFT, high end [ms]"),
     'api_input_usd_per_mtok': Term('float', "the API's input price; default Claude Sonnet 4.x [USD/Mtok]"),

@@ -21,8 +21,16 @@ from selfhost.cli.options import Parser, fail
 from selfhost.errors import SelfhostError
 
 #: Modules that add a subcommand (each has ``register(subparsers)``).
-COMMANDS: list[str] = ["selfhost.cli.breakeven", "selfhost.cli.capacity", "selfhost.cli.live", "selfhost.cli.memory", "selfhost.cli.monitor",
-                      "selfhost.cli.record", "selfhost.cli.traffic"]
+COMMANDS: list[str] = [
+    "selfhost.cli.breakeven",
+    "selfhost.cli.capacity",
+    "selfhost.cli.live",
+    "selfhost.cli.memory",
+    "selfhost.cli.monitor",
+    "selfhost.cli.plan",
+    "selfhost.cli.record",
+    "selfhost.cli.traffic",
+]
 
 
 def _book(args: argparse.Namespace) -> int:

@@ -1,7 +1,7 @@
-"""A reader's parameters file (``make book PARAMS=my.yaml``), read strictly.
+"""A reader's YAML file (``make book PARAMS=my.yaml``, ``selfhost plan PROFILE.yaml``), read strictly.
 
-:func:`read_params_file` is :func:`yaml.safe_load` without the traps that a file of
-numbers and names falls into:
+:func:`read_strict_yaml` is :func:`yaml.safe_load` without the traps that a file of
+numbers and names falls into (:func:`read_params_file` is it for a parameters file):
 
 - Numbers resolve as in YAML 1.2: ``5.0e6``, ``5e6`` and ``1e-5`` are floats (YAML 1.1, which
   PyYAML implements, reads them as strings; ``selfhost params`` prints ``5.0e6``), ``.inf``
@@ -15,7 +15,7 @@ numbers and names falls into:
   block, ``/dev/zero``), is refused before it is read; so is nesting deeper than
   :data:`MAX_DEPTH`.
 
-Every error is a :class:`selfhost.errors.SelfhostError` naming the file and the line.
+Every error is a :class:`selfhost.errors.DataError` naming the file and the line. Reads files.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from typing import Any
 
 import yaml
 
-from selfhost.errors import SelfhostError
+from selfhost.errors import DataError
 
 #: The largest parameters file read [bytes]: a reader's file is a few hundred bytes.
 MAX_BYTES = 64 * 1024
@@ -51,16 +51,16 @@ class ParamsLoader(yaml.SafeLoader):
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()
-            raise SelfhostError(f"{self.name}: line {event.start_mark.line + 1}: an alias (*{event.anchor}); "
+            raise DataError(self.name, f"line {event.start_mark.line + 1}: an alias (*{event.anchor}); "
                                 "a parameters file takes plain values, without anchors or aliases")
         event = self.peek_event()
         if getattr(event, "anchor", None):
-            raise SelfhostError(f"{self.name}: line {event.start_mark.line + 1}: an anchor (&{event.anchor}); "
+            raise DataError(self.name, f"line {event.start_mark.line + 1}: an anchor (&{event.anchor}); "
                                 "a parameters file takes plain values, without anchors or aliases")
         self._depth += 1
         try:
             if self._depth > MAX_DEPTH:
-                raise SelfhostError(f"{self.name}: line {event.start_mark.line + 1}: nested deeper than "
+                raise DataError(self.name, f"line {event.start_mark.line + 1}: nested deeper than "
                                     f"{MAX_DEPTH} levels")
             return super().compose_node(parent, index)
         finally:
@@ -70,11 +70,11 @@ class ParamsLoader(yaml.SafeLoader):
         seen: dict[Any, int] = {}
         for key_node, _ in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
-                raise SelfhostError(f"{self.name}: line {key_node.start_mark.line + 1}: a key must be a name")
+                raise DataError(self.name, f"line {key_node.start_mark.line + 1}: a key must be a name")
             key = self.construct_object(key_node, deep=True)
             line = key_node.start_mark.line + 1
             if key in seen:
-                raise SelfhostError(f"{self.name}: line {line}: {key!r} is given twice (first on line {seen[key]})")
+                raise DataError(self.name, f"line {line}: {key!r} is given twice (first on line {seen[key]})")
             seen[key] = line
         return super().construct_mapping(node, deep=deep)
 
@@ -116,7 +116,7 @@ def parse_params(text: str, name: str = "parameters") -> Any:
     >>> parse_params("a: 1\\na: 2")
     Traceback (most recent call last):
     ...
-    selfhost.errors.SelfhostError: parameters: line 2: 'a' is given twice (first on line 1)
+    selfhost.errors.DataError: parameters: line 2: 'a' is given twice (first on line 1)
     """
     loader = ParamsLoader(text)
     loader.name = name
@@ -126,41 +126,58 @@ def parse_params(text: str, name: str = "parameters") -> Any:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise SelfhostError(f"{name}: {where}not valid YAML ({problem})") from None
+        raise DataError(name, f"{where}not valid YAML ({problem})") from None
     except RecursionError:
-        raise SelfhostError(f"{name}: nested too deeply") from None
+        raise DataError(name, "nested too deeply") from None
     finally:
         loader.dispose()
 
 
-def read_params_file(path: Path | str) -> dict[str, Any]:
-    """The reader's parameters: a mapping of names (or notebook names) to values; see the module docstring."""
+def read_strict_yaml(path: Path | str, what: str = "parameters file", max_bytes: int | None = None,
+                     empty_ok: bool = True) -> dict[str, Any]:
+    """A reader's YAML file as a mapping of names to values, read strictly (see the module docstring).
+
+    ``what`` names the file in messages ("parameters file", "profile"); an empty file is
+    ``{}`` when ``empty_ok``, else an error.
+    """
     path = Path(path)
+    limit = MAX_BYTES if max_bytes is None else max_bytes
     try:
         info = os.stat(path)
     except OSError as exc:
-        raise SelfhostError(f"cannot read parameters file {path}: {exc.strerror}") from None
+        raise DataError(path, f"cannot read the {what}: {exc.strerror}") from None
     if not stat.S_ISREG(info.st_mode):
-        raise SelfhostError(f"parameters file {path} is not a regular file")
-    if info.st_size > MAX_BYTES:
-        raise SelfhostError(f"parameters file {path} is {info.st_size:,} bytes; at most {MAX_BYTES:,} are read")
+        raise DataError(path, f"the {what} is not a regular file")
+    if info.st_size > limit:
+        raise DataError(path, f"the {what} is {info.st_size:,} bytes, too large: at most {limit:,} are read")
     try:
         with open(path, "rb") as handle:
-            raw = handle.read(MAX_BYTES + 1)
+            raw = handle.read(limit + 1)
     except OSError as exc:
-        raise SelfhostError(f"cannot read parameters file {path}: {exc.strerror}") from None
-    if len(raw) > MAX_BYTES:
-        raise SelfhostError(f"parameters file {path} is larger than {MAX_BYTES:,} bytes")
+        raise DataError(path, f"cannot read the {what}: {exc.strerror}") from None
+    if len(raw) > limit:
+        raise DataError(path, f"the {what} is too large: more than {limit:,} bytes")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise SelfhostError(f"parameters file {path} is not UTF-8 text (byte {exc.start})") from None
+        raise DataError(path, f"the {what} is not UTF-8 text (byte {exc.start})") from None
     spec = parse_params(text, str(path))
     if spec is None:
-        return {}
+        if empty_ok:
+            return {}
+        raise DataError(path, f"the {what} is empty")
     if not isinstance(spec, dict):
-        raise SelfhostError(f"{path}: expected a mapping of parameter names to values")
+        raise DataError(path, f"the {what} must be a mapping of names to values, not a {type(spec).__name__}")
     bad = [k for k in spec if not isinstance(k, str)]
     if bad:
-        raise SelfhostError(f"{path}: parameter names must be text, got {', '.join(repr(k) for k in bad)}")
+        raise DataError(path, f"names must be text, got {', '.join(repr(k) for k in bad)}")
     return spec
+
+
+def read_params_file(path: Path | str) -> dict[str, Any]:
+    """The reader's parameters: a mapping of names (or notebook names) to values; see the module docstring."""
+    return read_strict_yaml(path, "parameters file")
+
+
+#: The name :mod:`selfhost.data.profile` parses inline YAML with.
+parse_strict_yaml = parse_params
