@@ -80,3 +80,32 @@ def test_bad_profiles_are_one_line_and_exit_2(tmp_path, capsys, text, message):
 def test_rules_are_never_written_into_data(capsys):
     assert main(["plan", "--no-flips", "--rules-out", "data/api_prices.yml"]) == 2
     assert "inside data/" in capsys.readouterr().err
+
+
+TRACE = """model: llama-3.1-8b
+traffic: {tok_per_day: 5e8, trace: mooncake-conversation}
+latency: {ttft_ms: 2000, tpot_ms: 100}
+availability: 0.999
+gpus: [a100-80gb, h100-80gb]
+weight_dtypes: [bf16, fp8]
+ops_usd_per_month: 8833
+apis: [anthropic/claude-haiku-4.5, groq/llama-3.3-70b-versatile]
+"""
+
+
+def test_a_trace_gives_the_split_the_peak_the_cache_and_the_prompt(tmp_path, capsys):
+    from selfhost.data.traffic import load_summary
+
+    assert main(["plan", profile(tmp_path, TRACE), "--json", "--no-flips"]) == 0
+    j = json.loads(capsys.readouterr().out)
+    trace = load_summary("mooncake-conversation")
+    assert j["input_share"] == pytest.approx(trace.input_share)
+    assert j["peak_to_mean_x"] == pytest.approx(trace.peak_to_mean_x)
+    assert j["cached_input_share"] == pytest.approx(trace.prefix_hit_share)
+    assert j["peak_tok_per_day"] == pytest.approx(5e8 * trace.peak_to_mean_x)
+    assert "trace mooncake-conversation" in j["traffic_basis"]
+
+
+def test_an_unknown_trace_is_named(tmp_path, capsys):
+    assert main(["plan", profile(tmp_path, TRACE.replace("mooncake-conversation", "nope"))]) == 2
+    assert "traffic.trace" in capsys.readouterr().err

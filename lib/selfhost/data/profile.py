@@ -19,6 +19,7 @@ from selfhost.data.models import load_model_spec
 from selfhost.data.prices import load_api_prices, load_gpu_prices
 from selfhost.data.serving import efficiency_for, serving_efficiency_range
 from selfhost.data.tables import load_rows
+from selfhost.data.traffic import load_summary, summary_names
 from selfhost.data.yamlfile import read_strict_yaml
 from selfhost.errors import ParameterError
 
@@ -39,6 +40,8 @@ ONE_ENGINEER_USD_PER_YEAR = 200_000.0
 MONITORING_USD_PER_MONTH = 500.0
 #: Pricing kinds a plan takes a GPU's default price from, in order (on-demand first: a service needs capacity that stays).
 PRICING_ORDER = ("on-demand", "reserved", "community", "spot")
+#: A trace's median prompt is the typical prompt, up to this many tokens [tok].
+MAX_TRACE_PROMPT_TOKENS = 32_768
 
 
 def read_profile(path: str | Path) -> profile.Profile:
@@ -105,28 +108,58 @@ def resolve(p: profile.Profile, *, prompt_tokens_default: int = 512) -> plan.Pla
         apis = (prices[t.api], *apis)
     input_share = t.input_share if t.input_share is not None else 0.7
     peak = t.peak_to_mean_x if t.peak_to_mean_x is not None else 1.0
+    cached_share = t.cached_input_share
+    prompt_tokens = p.prompt_tokens or prompt_tokens_default
     basis = []
     if t.trace is not None:
-        raise _field_error("traffic.trace", t.trace, "a trace summary (not available in this build)")
+        names = summary_names()
+        if t.trace not in names:
+            raise _field_error("traffic.trace", t.trace, f"a trace summary of data/traffic/ ({', '.join(names)})")
+        trace = load_summary(t.trace)
+        taken = []
+        if t.input_share is None:
+            input_share = trace.input_share
+            taken.append(f"input share {input_share:.1%}")
+        if t.peak_to_mean_x is None and trace.peak_to_mean_x is not None:
+            peak = trace.peak_to_mean_x
+            taken.append(f"peak-to-mean {peak:.2f}x at {trace.window_s} s")
+        if not t.cached_input_share and trace.prefix_hit_share is not None:
+            cached_share = trace.prefix_hit_share
+            taken.append(f"{cached_share:.0%} of input from a prefix cache")
+        if p.prompt_tokens is None:
+            prompt_tokens = int(min(max(trace.input_tok_quantiles["p50"], 1), MAX_TRACE_PROMPT_TOKENS))
+            taken.append(f"median prompt {prompt_tokens:,} tokens")
+        basis.append(f"trace {t.trace}: " + ", ".join(taken) if taken else f"trace {t.trace} (every figure given)")
     if t.tok_per_day is not None:
         volume = t.tok_per_day
         basis.append("tokens/day as given")
     else:
         assert t.api_spend_usd_per_month is not None and t.api is not None
         api = prices[t.api]
-        cached = t.cached_input_share if api.cached_input_usd_per_mtok is not None else 0.0
+        cached = cached_share if api.cached_input_usd_per_mtok is not None else 0.0
         blended = api.blended_usd_per_mtok(input_share, cached)
         volume = costs.tok_per_day_for_spend(t.api_spend_usd_per_month, blended)
         basis.append(f"${t.api_spend_usd_per_month:,.0f}/month on {t.api} at ${blended:.2f}/Mtok blended "
                      f"= {volume / 1e6:,.1f}M tokens/day")
-    traffic = plan.Traffic(volume, input_share, peak, t.cached_input_share, p.prompt_tokens or prompt_tokens_default,
-                           "; ".join(basis))
+    traffic = plan.Traffic(volume, input_share, peak, cached_share, prompt_tokens, "; ".join(basis))
     options = tuple(_gpu_option(g, dict(p.gpu_usd_per_hour), f"gpus[{i}]") for i, g in enumerate(p.gpus))
     replica_a, _ = _availability_defaults()
     reliability = plan.Reliability(p.availability, replica_a, 0.9999, 12.0, 60.0)
     one_engineer = ONE_ENGINEER_USD_PER_YEAR / 12 + MONITORING_USD_PER_MONTH
     return plan.PlanInputs(spec, traffic, p.ttft_ms, p.tpot_ms, reliability, options, p.weight_dtypes,
-                           p.ops_usd_per_month, apis, reference, load_vllm_overheads(), (0.0, one_engineer))
+                           p.ops_usd_per_month, apis, reference, load_vllm_overheads(), (0.0, one_engineer),
+                           trace_ranges(traffic))
+
+
+def trace_ranges(traffic: plan.Traffic) -> dict[str, tuple[float, float, str]]:
+    """The plausible ranges of input share and peak-to-mean: the article's assumption, the profile's
+    figure and every trace summary in ``data/traffic/`` (the ranges the plan's answer is held against)."""
+    summaries = [load_summary(n) for n in summary_names()]
+    shares = [0.7, traffic.input_share, *(s.input_share for s in summaries)]
+    peaks = [1.0, traffic.peak_to_mean_x, *(s.peak_to_mean_x for s in summaries if s.peak_to_mean_x is not None)]
+    names = ", ".join(s.name for s in summaries)
+    return {"input_share": (min(shares), max(shares), f"the article's 70/30, your figure and the traces ({names})"),
+            "peak_to_mean_x": (min(peaks), max(peaks), f"a steady load, your figure and the traces at 60 s ({names})")}
 
 
 def article_inputs() -> plan.PlanInputs:
