@@ -917,7 +917,7 @@ def replay_markdown(figures: Mapping[str, Any], command: str) -> str:
     """The replay section's text: the recorded figures, or how to record them."""
     if not figures:
         return ("No replay has been recorded on this machine yet. One command records it (it starts vLLM's CPU "
-                f"build and holds the live lock): `{command}`.")
+                f"build; run it on a quiet machine): `{command}`.")
     return (
         f"Over {figures['replay_pairs_count']} pair(s) of runs, the slice arrived at "
         f"{figures['replay_mean_req_per_s']:.2f} requests/s on average, with a peak-to-mean of "

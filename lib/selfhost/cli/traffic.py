@@ -57,8 +57,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "replay", help="replay a slice of a trace against vLLM at its own arrival times and as Poisson; record both",
         description="Cut a slice of a trace, scale it to the CPU engine (512-token blocks -> 128, arrivals "
         "stretched), and run vLLM's benchmark client over it twice per pair: at the trace's arrival times and "
-        "as a Poisson process of the same mean rate. Records go to data/runs/replay/. Hold the live lock: "
-        "flock /work/live.lock selfhost traffic replay ...")
+        "as a Poisson process of the same mean rate. Records go to data/runs/replay/. Run it on a quiet machine: no other engine, "
+        "nothing else on the cores.")
     d = replay.ReplayPlan()
     r.add_argument("--trace", default=d.trace, metavar="NAME|PATH",
                    help=f"a committed trace name or a Mooncake-format JSONL / CSV path (default {d.trace})")
