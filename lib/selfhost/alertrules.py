@@ -25,8 +25,10 @@ counts as an engine when it exposed ``vllm:num_requests_running`` within
   finish; a front-end failure is a 5xx alone. The error count is the larger of the two
   counts, so no failed request counts twice (it is a lower bound, at least half the true
   count, only when front-end 5xx and streamed engine errors happen in the same window).
-- **Client aborts** (``finished_reason="abort"``: clients that gave up, often on a
-  timeout) and **4xx answers**, each as a share, against the same error budget.
+- **Client aborts** (clients that gave up, often on a timeout: vLLM 0.32 counts a
+  disconnected stream as a 2xx answer but records no finish for it, so aborts are the 2xx
+  answers the engine did not finish, plus any ``finished_reason="abort"``) and **4xx
+  answers**, each as a share of requests, against the same error budget.
 - **Admission**: requests vLLM turned away with HTTP 503 because a queue limit
   (``--max-num-queued-reqs``, ``--max-num-queued-tokens``) was reached
   (``vllm:admission_rejections_total``).
@@ -85,8 +87,8 @@ ENGINE_SEEN = "selfhost:vllm_engine_seen"
 RESTARTS = "selfhost:vllm_restarts_count"
 PROBE_FAILURE_RATIO = "selfhost:probe_failure_ratio"
 RECORDED = (WAITING, RUNNING, KV_USAGE, TTFT_QUANTILE, GENERATION_RATE, FINISHED_RATE, QUEUE_WAIT,
-            QUEUE_GROWTH, PREEMPTION_RATE, REQUEST_RATE, ERROR_RATIO, ABORT_RATIO, CLIENT_ERROR_RATIO,
-            ADMISSION_RATIO, HTTP_2XX_RATE, ENGINE_SEEN, RESTARTS, PROBE_FAILURE_RATIO)
+            QUEUE_GROWTH, PREEMPTION_RATE, REQUEST_RATE, ERROR_RATIO, HTTP_2XX_RATE, ABORT_RATIO,
+            CLIENT_ERROR_RATIO, ADMISSION_RATIO, ENGINE_SEEN, RESTARTS, PROBE_FAILURE_RATIO)
 
 #: The blackbox exporter module of the synthetic completion probe; the probe's scrape job
 #: copies it into a ``module`` label, which the probe rules select.
@@ -286,11 +288,15 @@ def rules(policy: AlertPolicy = AlertPolicy()) -> dict[str, Any]:
         (REQUEST_RATE, http_rate()),
         # Counted once: the larger of the 5xx count and the engine's error finishes.
         (ERROR_RATIO, f"{_or_zero(errors, REQUEST_RATE)} / {REQUEST_RATE}"),
-        (ABORT_RATIO, f"{_or_zero(finishes('abort'), FINISHED_RATE)} / {FINISHED_RATE}"),
+        (HTTP_2XX_RATE, http_rate("2xx")),
+        # A client that disconnects gets its 200 counted when the stream ends, but vLLM 0.32
+        # counts no engine finish for it: the 2xx answers the engine did not finish are aborts
+        # (plus any the engine counts itself).
+        (ABORT_RATIO, f"(clamp_min({HTTP_2XX_RATE} - {FINISHED_RATE}, 0) + {_or_zero(finishes('abort'), FINISHED_RATE)})"
+                      f" / {REQUEST_RATE}"),
         (CLIENT_ERROR_RATIO, f"{_or_zero(http_rate('4xx'), REQUEST_RATE)} / {REQUEST_RATE}"),
         (ADMISSION_RATIO, f"{_or_zero(f'{by} (rate(vllm:admission_rejections_total[{w}]))', REQUEST_RATE)}"
                           f" / {REQUEST_RATE}"),
-        (HTTP_2XX_RATE, http_rate("2xx")),
         (ENGINE_SEEN, f"max by (job, instance) (max_over_time(vllm:num_requests_running[{policy.target_memory_s}s])"
                       " * 0 + 1)"),
         (RESTARTS, f"max by (job, instance) (changes(process_start_time_seconds[{policy.restart_window_s}s]))"
@@ -331,7 +337,7 @@ def rules(policy: AlertPolicy = AlertPolicy()) -> dict[str, Any]:
          "each failed request counted once)."),
         ("VllmClientAborts", f"{ABORT_RATIO} > {_num(t['abort_ratio_threshold_share'])}", "warning",
          f"more than {budget} of requests are abandoned by their clients",
-         "{{ $value | humanizePercentage }} of the requests the engine finished were aborted by the client "
+         "{{ $value | humanizePercentage }} of generation requests were abandoned by their client "
          "(a disconnect or a client timeout): users give up before the answer."),
         ("VllmClientErrors", f"{CLIENT_ERROR_RATIO} > {_num(t['client_error_ratio_threshold_share'])}", "warning",
          f"more than {budget} of requests are refused as invalid (HTTP 4xx)",
