@@ -17,8 +17,10 @@ counts as an engine when it exposed ``vllm:num_requests_running`` within
 - **Queue depth**: requests waiting divided by the rate at which the server finishes
   requests is how long a new request waits before its prefill starts (Little's law); the
   threshold is the TTFT target itself.
-- **Throughput**: the queue growing, and no token generated while work is in the engine
-  (a hung engine).
+- **Throughput**: the queue growing, and no token generated over a rate window while
+  requests are in the engine or still ending at the HTTP layer (a hung engine core
+  freezes the engine's gauges at their last value, often 0 running, but clients' timeouts
+  and the probe's requests still end).
 - **KV cache usage** and **preemptions**.
 - **Errors, counted once**: a non-streaming request the engine fails is both an HTTP 500
   and a ``finished_reason="error"`` finish; a streamed one is a 200 and an ``error``
@@ -292,8 +294,10 @@ def rules(policy: AlertPolicy = AlertPolicy()) -> dict[str, Any]:
         # A client that disconnects gets its 200 counted when the stream ends, but vLLM 0.32
         # counts no engine finish for it: the 2xx answers the engine did not finish are aborts
         # (plus any the engine counts itself).
-        (ABORT_RATIO, f"(clamp_min({HTTP_2XX_RATE} - {FINISHED_RATE}, 0) + {_or_zero(finishes('abort'), FINISHED_RATE)})"
-                      f" / {REQUEST_RATE}"),
+        # One request of slack: a stream's 200 is counted a moment after its engine finish, so the
+        # two counters can differ by one request at a window's edge.
+        (ABORT_RATIO, f"(clamp_min({HTTP_2XX_RATE} - {FINISHED_RATE} - 1 / {policy.rate_window_s}, 0)"
+                      f" + {_or_zero(finishes('abort'), FINISHED_RATE)}) / {REQUEST_RATE}"),
         (CLIENT_ERROR_RATIO, f"{_or_zero(http_rate('4xx'), REQUEST_RATE)} / {REQUEST_RATE}"),
         (ADMISSION_RATIO, f"{_or_zero(f'{by} (rate(vllm:admission_rejections_total[{w}]))', REQUEST_RATE)}"
                           f" / {REQUEST_RATE}"),
@@ -319,9 +323,13 @@ def rules(policy: AlertPolicy = AlertPolicy()) -> dict[str, Any]:
          "requests arrive faster than the server finishes them",
          f"The waiting queue grew by {{{{ $value | humanize }}}} requests/s over the last {w}: "
          "demand exceeds throughput; add capacity or shed load."),
-        ("VllmEngineStalled", f"({RUNNING} + {WAITING}) > 0 and on (job, instance) {GENERATION_RATE} == 0",
-         "critical", "requests are queued or running but no token is generated",
-         "{{ $value }} requests are in the engine and it produced no token over the last " + w + "."),
+        # A hung engine core freezes the gauges at their last value (often 0 running), but
+        # requests still end at the HTTP layer (timeouts, the probe): either shows demand.
+        ("VllmEngineStalled", f"{GENERATION_RATE} == 0 and on (job, instance) (({RUNNING} + {WAITING}) > 0 "
+                              f"or on (job, instance) {REQUEST_RATE} > 0)",
+         "critical", "requests are in the engine or being answered but no token is generated",
+         f"{{{{ $labels.instance }}}} generated no token over the last {w} while requests were running, waiting "
+         "or ending: the engine is hung."),
         # Averaged: under pressure the gauge flaps (each preemption frees blocks), so an
         # instantaneous threshold with ``for`` never fires (seen in a trial overload here).
         ("VllmKvCacheNearlyFull", f"avg_over_time({KV_USAGE}[{w}]) > {_num(t['kv_cache_usage_threshold_share'])}",

@@ -30,6 +30,7 @@ import dataclasses
 import functools
 import json
 import math
+import os
 import sys
 import threading
 import time
@@ -43,6 +44,7 @@ from selfhost import alertrules, monitoring
 from selfhost.data import overload as records
 from selfhost.errors import SelfhostError
 from selfhost.live import engine as eng
+from selfhost.live import guard
 from selfhost.live import harness as live
 from selfhost.live import loadgen
 from selfhost.live import probe as prb
@@ -191,13 +193,14 @@ def _value(text: str) -> float | None:
     return v if math.isfinite(v) else None
 
 
-#: Raw series pulled beside the recorded ones (name in the record -> PromQL; {job} is the engine's job).
+#: Raw series pulled beside the recorded ones (name in the record -> PromQL; {job} is the engine's
+#: job, {module} the probe's).
 RAW = {"up": 'up{{job="{job}"}}',
        "vllm:num_preemptions_total": 'sum(vllm:num_preemptions_total{{job="{job}"}})',
        "vllm:request_success_total": 'sum(vllm:request_success_total{{job="{job}"}})',
        "process_start_time_seconds": 'max(process_start_time_seconds{{job="{job}"}})',
-       "probe_success": f'probe_success{{module="{alertrules.PROBE_MODULE}"}}',
-       "probe_duration_seconds": f'probe_duration_seconds{{module="{alertrules.PROBE_MODULE}"}}'}
+       "probe_success": 'probe_success{{module="{module}"}}',
+       "probe_duration_seconds": 'probe_duration_seconds{{module="{module}"}}'}
 
 
 def alert_spans(server: Any, t0: float, t1: float, step_s: float) -> list[dict[str, Any]]:
@@ -285,7 +288,7 @@ class Watch:
         step = self.scrape_interval_s
         out: dict[str, list] = {}
         exprs = {**{n: n for n in alertrules.RECORDED},
-                 **{n: e.format(job=prom.ENGINE_JOB) for n, e in RAW.items()}}
+                 **{n: e.format(job=prom.ENGINE_JOB, module=alertrules.PROBE_MODULE) for n, e in RAW.items()}}
         for name, expr in exprs.items():
             result = self.server.query_range(expr, self.t0, t1, step)
             if result:
@@ -447,6 +450,21 @@ def _requests(outcomes: Sequence[loadgen.Outcome]) -> list[monitoring.ClientRequ
                                      o.http_status) for o in outcomes]
 
 
+class GuardedServer(eng.VllmServer):
+    """:class:`selfhost.live.engine.VllmServer` under :mod:`selfhost.live.guard`: the engine's whole
+    process group dies with the harness, even when the harness is killed with SIGKILL."""
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "selfhost.live.guard", "--parent", str(os.getpid()), "--", *super().command()]
+
+    def api_server_pid(self) -> int | None:
+        """The API server's pid: the guard's child."""
+        if self.proc is None:
+            return None
+        children = guard.children(self.proc.pid)
+        return children[0] if children else None
+
+
 def engine_args(kv_blocks: int) -> list[str]:
     """The launched engine's extra flags: a KV cache of ``kv_blocks`` blocks."""
     return ["--num-gpu-blocks-override", str(kv_blocks)]
@@ -473,8 +491,8 @@ def record_cpu_overload(
     model_dir = eng.prepare_model()
     config = json.loads((model_dir / "config.json").read_text())
     port = engine_port or eng.free_port(PORTS.start, PORTS)
-    server = eng.VllmServer(model_dir, port, prefix_caching=True, extra_args=engine_args(plan.kv_blocks), ports=PORTS,
-                            log_dir=log_dir)
+    server = GuardedServer(model_dir, port, prefix_caching=True, extra_args=engine_args(plan.kv_blocks), ports=PORTS,
+                           log_dir=log_dir)
     with server as info:
         progress(f"vLLM {info.engine_version} up on {info.base_url} in {info.startup_s:.0f} s "
                  f"(KV cache: {plan.kv_blocks} blocks)")
