@@ -40,9 +40,9 @@ from selfhost.robustness import Sensitivity, categorical, sensitivity
 from selfhost.verdicts import CONDITIONAL, FAILS, HOLDS, UNTESTABLE, Evidence, Verdict
 
 #: How a client's request ended (:mod:`selfhost.live.loadgen`).
-OUTCOMES = ("ok", "partial", "timeout", "error_event", "http_error", "connection_error")
+OUTCOMES = ("ok", "partial", "timeout", "error_event", "http_error", "reset", "refused")
 #: Outcomes a client sees as an error (a timeout is a client giving up: the server said nothing).
-ERROR_OUTCOMES = ("partial", "error_event", "http_error", "connection_error")
+ERROR_OUTCOMES = ("partial", "error_event", "http_error", "reset", "refused")
 #: vLLM 0.32.0's default bucket bounds of ``vllm:time_to_first_token_seconds`` [s].
 VLLM_TTFT_BUCKETS_S = (0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5,
                        10.0, 20.0, 40.0, 80.0, 160.0, 640.0, 2560.0)

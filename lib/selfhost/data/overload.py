@@ -29,7 +29,7 @@ SCHEMA_VERSION = 2
 SCHEMA_VERSIONS = (1, 2)
 WORKLOAD = "overload"
 #: An engine name, as it goes into a record's file name: letters, digits, ``.``, ``_``, ``-``.
-ENGINE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
+ENGINE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,39}")
 
 
 def check_engine_name(name: object) -> str:
@@ -42,7 +42,7 @@ def check_engine_name(name: object) -> str:
     ...
     selfhost.errors.DataError: engine name '../../..': not a name for a record file (letters, digits, ., _ and -; no '..'; at most 40 characters)
     """
-    if not isinstance(name, str) or not ENGINE_NAME.match(name) or ".." in name:
+    if not isinstance(name, str) or not ENGINE_NAME.fullmatch(name) or ".." in name:
         raise DataError(f"engine name {name!r}", "not a name for a record file (letters, digits, ., _ and -; "
                                                  "no '..'; at most 40 characters)")
     return name

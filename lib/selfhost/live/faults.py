@@ -100,7 +100,7 @@ class FaultPlan:
     up_s: float = 15.0
     restart_delay_s: float = 2.0
     input_len: int = 256
-    output_len: int = 512
+    output_len: int = 1024
     request_timeout_s: float = 20.0
     scrape_interval_s: float = 1.0
     probe_interval_s: float = 2.0
@@ -158,9 +158,11 @@ class Injector(threading.Thread):
     """Injects the fault on schedule (times relative to ``t0``) and supervises restarts."""
 
     def __init__(self, plan: FaultPlan, server: ov.GuardedServer, make_server: Callable[[], ov.GuardedServer],
-                 t0: float, stop_load: threading.Event, progress: Callable[[str], None]) -> None:
+                 t0: float, stop_load: threading.Event, progress: Callable[[str], None],
+                 on_fault: Callable[[float], None] = lambda t: None) -> None:
         super().__init__(daemon=True)
         self.plan, self.server, self.make_server, self.t0 = plan, server, make_server, t0
+        self.on_fault = on_fault
         self.stop_load, self.progress = stop_load, progress
         self.events: list[dict[str, Any]] = []
         self.error: str | None = None
@@ -197,6 +199,7 @@ class Injector(threading.Thread):
             kind = self.plan.kind
             if kind == "kill":
                 self.fault_at_s = self._kill()
+                self.on_fault(self.fault_at_s)
                 self.fault_ended_s = None
             elif kind == "hang":
                 api = self.server.api_server_pid()
@@ -207,6 +210,7 @@ class Injector(threading.Thread):
                     with contextlib.suppress(ProcessLookupError):
                         os.kill(pid, signal.SIGSTOP)
                 self.fault_at_s = self._event("stop", f"SIGSTOP to the engine core and its workers {self.stopped}")
+                self.on_fault(self.fault_at_s)
                 if not self._sleep_until(self.fault_at_s + self.plan.hang_s):
                     return
                 self.resume()
@@ -214,7 +218,9 @@ class Injector(threading.Thread):
             else:
                 for i in range(self.plan.restarts):
                     t = self._kill()
-                    self.fault_at_s = t if self.fault_at_s is None else self.fault_at_s
+                    if self.fault_at_s is None:
+                        self.fault_at_s = t
+                        self.on_fault(t)
                     if self._quit.wait(self.plan.restart_delay_s):
                         return
                     with self.lock:
@@ -286,10 +292,11 @@ def run_fault(
         with ov.Watch(info.base_url, info.model_id, policy, scrape_interval_s=plan.scrape_interval_s, probe=spec,
                       prometheus_port=prom_port, progress=progress) as w:
             stop_load = threading.Event()
-            injector = Injector(plan, first, make_server, w.t0, stop_load, progress)
+            watcher = w.watcher
+            assert watcher is not None
+            injector = Injector(plan, first, make_server, w.t0, stop_load, progress,
+                                on_fault=lambda t: setattr(watcher, "reference", (w.t0 + t, "the fault")))
             injector.start()
-            assert w.watcher is not None
-            w.watcher.reference = (w.t0 + plan.before_s, "the fault")
             outcomes = loadgen.run_load(info.base_url, info.model_id,
                                         [loadgen.Phase("load", plan.rate_req_per_s, plan.load_s)], shape,
                                         request_timeout_s=plan.request_timeout_s, t0=w.t0,

@@ -12,7 +12,8 @@ its first token came, when it ended, how many tokens arrived, and how it ended
 - ``timeout``: no complete answer within ``request_timeout_s`` (tokens may have come);
 - ``error_event``: the stream carried an error, or finished with reason ``error``/``abort``;
 - ``http_error``: an answer other than 200 (its status is kept);
-- ``connection_error``: no answer at all (refused, reset before the status line).
+- ``reset``: the connection broke before any answer (the request was in flight);
+- ``refused``: no connection at all (nothing listens).
 
 A request that times out is cancelled: its connection is closed, as a user's browser
 would, and the engine counts an abort. Prompts are token ids (exact lengths, no
@@ -169,14 +170,14 @@ async def _one(session: Any, url: str, body: dict[str, Any], phase: str, t0: flo
     except TimeoutError:
         return result("timeout", f"no complete answer within {timeout_s:g} s")
     except aiohttp.ClientConnectorError as exc:
-        return result("connection_error", str(exc))
+        return result("refused", str(exc))
     except (aiohttp.ClientError, ConnectionError, OSError) as exc:
-        return result("partial" if status == 200 else "connection_error", f"{type(exc).__name__}: {exc}")
-    return result("ok" if done else ("partial" if status == 200 else "connection_error"),
+        return result("partial" if status == 200 else "reset", f"{type(exc).__name__}: {exc}")
+    return result("ok" if done else ("partial" if status == 200 else "reset"),
                   None if done else "the stream ended without [DONE]")
 
 
-async def _run(url: str, model: str, engine: str, phases: Sequence[Phase], shape: Shape, *, seed: int,
+async def _run(url: str, model: str, engine: str, times: Sequence[tuple[str, float]], shape: Shape, *, seed: int,
                request_timeout_s: float, t0: float, deadline_s: float, stop: threading.Event | None) -> list[Outcome]:
     import aiohttp
 
@@ -187,7 +188,7 @@ async def _run(url: str, model: str, engine: str, phases: Sequence[Phase], shape
     timeout = aiohttp.ClientTimeout(total=None, sock_connect=min(10.0, request_timeout_s))
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
         sent: list[tuple[str, float]] = []
-        for phase, at in schedule(phases, seed):
+        for phase, at in times:
             while not _stopped(stop) and time.time() - t0 <= deadline_s and t0 + at > time.time():
                 await asyncio.sleep(min(t0 + at - time.time(), 0.2))
             if _stopped(stop) or time.time() - t0 > deadline_s:
@@ -227,6 +228,7 @@ def run_load(
     seed: int = 0,
     engine: str = "vllm",
     stop: threading.Event | None = None,
+    send_at: Sequence[tuple[str, float]] | None = None,
 ) -> list[Outcome]:
     """Send the phases' requests to ``base_url`` and return one :class:`Outcome` each, in send order.
 
@@ -239,14 +241,17 @@ def run_load(
     deadline_s : float
         The whole run ends by then [s since ``t0``]; default: the schedule's length plus
         ``request_timeout_s`` plus 10 s.
+    send_at : sequence of (phase, s since t0)
+        Send at these times instead of the phases' Poisson schedule.
     """
     if not 0 < request_timeout_s <= 3600:
         raise LoadError(f"request_timeout_s = {request_timeout_s}: expected more than 0 and at most 3600 s")
-    if any(o not in OUTCOMES for o in ("ok", "partial", "timeout", "error_event", "http_error", "connection_error")):
+    if any(o not in OUTCOMES for o in ("ok", "partial", "timeout", "error_event", "http_error", "reset", "refused")):
         raise LoadError("outcome names out of step with selfhost.monitoring.OUTCOMES")
     t0 = time.time() if t0 is None else t0
-    total = sum(p.duration_s for p in phases)
+    times = list(send_at) if send_at is not None else schedule(phases, seed)
+    total = max([sum(p.duration_s for p in phases), *(t for _, t in times)])
     deadline = total + request_timeout_s + 10.0 if deadline_s is None else deadline_s
     url = base_url.rstrip("/") + "/v1/completions"
-    return asyncio.run(_run(url, model, engine, phases, shape, seed=seed, request_timeout_s=request_timeout_s,
+    return asyncio.run(_run(url, model, engine, times, shape, seed=seed, request_timeout_s=request_timeout_s,
                             t0=t0, deadline_s=deadline, stop=stop))
