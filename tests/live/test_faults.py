@@ -16,11 +16,10 @@ from selfhost import alertrules as ar
 from selfhost import monitoring as mon
 from selfhost import paths
 from selfhost.data import faults as records
-from selfhost.live import engine as eng
-from selfhost.live import faults
-from selfhost.live import guard
-from selfhost.live import prometheus as pm
 from selfhost.errors import ParameterError
+from selfhost.live import engine as eng
+from selfhost.live import faults, guard
+from selfhost.live import prometheus as pm
 
 SLEEPER = ("import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']); "
            "time.sleep(60)")

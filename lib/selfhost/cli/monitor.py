@@ -36,7 +36,7 @@ def _on_sigterm(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)  # unwinds the context managers: engine, Prometheus, exporter
 
 
-def _interruptible(func):  # noqa: ANN001, ANN202 - a decorator
+def _interruptible(func):
     """SIGTERM and Ctrl-C stop the run: one line, nothing recorded, exit 143 or 130."""
 
     def run(args: argparse.Namespace) -> int:

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 from selfhost.data import overload, runs
-from selfhost.errors import DataError
 from selfhost.monitoring import FAULT_KINDS, FaultRun, latest_by
 from selfhost.paths import data_dir
 

@@ -44,9 +44,8 @@ from selfhost import alertrules, monitoring
 from selfhost.data import overload as records
 from selfhost.errors import SelfhostError
 from selfhost.live import engine as eng
-from selfhost.live import guard
+from selfhost.live import guard, loadgen
 from selfhost.live import harness as live
-from selfhost.live import loadgen
 from selfhost.live import probe as prb
 from selfhost.live import prometheus as prom
 from selfhost.params import check_int, check_number

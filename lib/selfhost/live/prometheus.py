@@ -97,7 +97,7 @@ def spawn(command: list[str], log_path: Path, cwd: Path) -> subprocess.Popen:
     with Path(log_path).open("w") as log:
         proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 start_new_session=True, cwd=cwd,
-                                preexec_fn=lambda: _die_with_parent(parent))  # noqa: PLW1509
+                                preexec_fn=lambda: _die_with_parent(parent))
     LIVE.add(proc)
     return proc
 
