@@ -296,3 +296,43 @@ def test_the_committed_overload_runs():
     assert set(run.series) >= {ar.WAITING, ar.TTFT_QUANTILE, ar.KV_USAGE, ar.FINISHED_RATE, "up"}
     assert 120 <= run.timeline.ended_s <= 240, "the recorded overload run is kept to 2-4 minutes"
     assert copy.deepcopy(recorded[-1]) == recorded[-1]
+
+
+# ---------------------------------------------------------------- the page's tables and figures
+
+
+def test_phase_table_from_the_benchmark_summary_and_from_per_request_data():
+    table = mon.phase_table(run_of(failed=3))
+    over = table.set_index("phase").loc["overload"]
+    assert over["arrival_req_per_s"] == 20 and over["requests_count"] == 900
+    assert over["completed_count"] == 897 and over["failed_count"] == 3 and over["p99_ttft_ms"] == 28000.0
+    reqs = [req("overload", 30.0 + i, 1.0 + i) for i in range(10)] + [req("overload", 45.0, None, "partial")]
+    over = mon.phase_table(run_of(requests=reqs)).set_index("phase").loc["overload"]
+    assert over["completed_count"] == 10 and over["failed_count"] == 1
+    assert over["median_ttft_ms"] == pytest.approx(mon.client_ttft_ms(mon.OverloadRun.from_record(
+        make_record(requests=reqs)).requests[:11], 0.5))
+
+
+def test_page_figures_are_numbers_or_text_and_follow_the_run():
+    run = run_of()
+    s, alerts = mon.summarize(run), mon.alert_table(run)
+    fig = mon.overload_page_figures(run, s, alerts)
+    assert all(isinstance(v, (int, float, str)) for v in fig.values())
+    assert fig["first_alerts"] == "VllmQueueWaitOverSlo" and fig["first_alert_s"] == 20.0
+    assert fig["first_signals"] == "queue depth" and fig["ttft_alert_s"] == 22.0
+    assert fig["ttft_quantile_label"] == "p90" and fig["client_ttft_quantile_overload_s"] == 25.0
+    assert "VllmErrorRate" in fig["silent_alerts"] and fig["baseline_note"].startswith("Every alert stayed quiet")
+    quiet = run_of(firing={})
+    fig = mon.overload_page_figures(quiet, mon.summarize(quiet), mon.alert_table(quiet))
+    assert fig["first_alerts"] == "no alert" and fig["first_signals"] == "none"
+
+
+def test_fault_detection_before_and_after_fault_runs_are_recorded():
+    before = mon.fault_detection([])
+    assert before["measured_s"].isna().all()
+    assert set(before["failure"]) == {"engine killed", "engine hung", "crash loop"}
+    assert "No fault run is recorded yet" in mon.fault_figures([])["fault_note"]
+    runs = [mon.FaultRun.from_record(make_fault("kill"))]
+    after = mon.fault_detection(runs).set_index(["failure", "alertname"])
+    assert after.loc[("engine killed", "VllmMetricsDown"), "measured_s"] == 16.0
+    assert mon.fault_figures(runs)["fault_note"].startswith("Fault runs: kill: VllmMetricsDown fired first")

@@ -966,3 +966,117 @@ def latest_by(runs: Sequence[Any], key: Callable[[Any], str]) -> list[Any]:
     for r in runs:
         last[key(r)] = r
     return list(last.values())
+
+
+# --------------------------------------------------------------------------- the page's tables and figures
+
+#: The fault runs' plan (``selfhost.live.faults.FaultPlan``): scrape and probe intervals and the
+#: probe's timeout [s], used for the stated detection bounds before any fault run is recorded.
+FAULT_PLAN_SCRAPE_INTERVAL_S = 1.0
+FAULT_PLAN_PROBE_INTERVAL_S = 2.0
+FAULT_PLAN_PROBE_TIMEOUT_S = 1.5
+
+
+def phase_table(run: OverloadRun) -> pd.DataFrame:
+    """One row per phase of an overload: arrival rate, requests, how many completed and failed,
+    the client's median and p99 TTFT and the phase's length. From the client's per-request
+    data when the run has them, else from the benchmark client's summary."""
+    rows = []
+    for p in run.phases:
+        if run.requests is not None:
+            mine = [r for r in run.requests if r.phase == p.name]
+            completed: float | None = sum(1 for r in mine if r.outcome == "ok")
+            failed: float | None = sum(1 for r in mine if r.outcome in ERROR_OUTCOMES)
+            median, p99 = client_ttft_ms(mine, 0.5), client_ttft_ms(mine, 0.99)
+        else:
+            completed, failed = p.results.get("completed"), p.results.get("failed")
+            median, p99 = p.results.get("median_ttft_ms", math.nan), p.results.get("p99_ttft_ms", math.nan)
+        rows.append({"phase": p.name, "arrival_req_per_s": p.rate_req_per_s, "requests_count": p.requests_count,
+                     "completed_count": completed, "failed_count": failed,
+                     "median_ttft_ms": math.nan if median is None else float(median),
+                     "p99_ttft_ms": math.nan if p99 is None else float(p99),
+                     "duration_s": float(p.results.get("duration", p.ended_s - p.started_s))})
+    return pd.DataFrame(rows)
+
+
+def alert_rows(alerts: pd.DataFrame) -> pd.DataFrame:
+    """:func:`alert_table` with the columns a reader needs (times in s since the start)."""
+    return alerts.rename(columns={"article_signal": "article_signal_named"})[
+        ["alertname", "signal", "article_signal_named", "fired_before", "pending_after_s", "firing_after_s",
+         "resolved_after_s"]]
+
+
+def _join(names: Sequence[str]) -> str:
+    return " and ".join(names) if names else "no alert"
+
+
+def overload_page_figures(run: OverloadRun, summary: OverloadSummary, alerts: pd.DataFrame) -> dict[str, Any]:
+    """The figures and phrases the monitoring page cites about the overload (each a number or text)."""
+    s = summary
+    names, first_s = first_caught(alerts)
+    art_names, art_s = first_caught(alerts, article_only=True)
+    signal = alerts.set_index("alertname")["signal"]
+    early = alerts[alerts["fired_before"]]
+    silent = alerts[alerts["firing_after_s"].isna()]
+    q = f"p{s.ttft_quantile * 100:.0f}"
+    ttft_alert = alerts[alerts["signal"] == "TTFT"]["firing_after_s"].dropna()
+    load = run.setting.load_avg_1m
+    prom_window = ("The run kept no bucket counts over the overload window (an older record), so only the "
+                   "rate-window series is shown." if math.isnan(s.prom_ttft_window_s) else
+                   f"Over the whole overload window Prometheus reads {s.prom_ttft_window_s:,.1f} s, somewhere in "
+                   f"the bucket from {s.prom_ttft_window_lower_s:g} s to {s.prom_ttft_window_upper_s:g} s.")
+    return {
+        **{k: getattr(s, k) for k in ("arrival_req_per_s", "baseline_req_per_s", "capacity_req_per_s", "overload_x",
+                                      "sending_s", "drain_s", "overload_total_s", "ttft_slo_ms", "waiting_max_count",
+                                      "waiting_growth_req_per_s", "kv_cache_usage_max_share", "preemptions_count",
+                                      "http_2xx_share", "requests_count", "prom_ttft_peak_s", "prom_ttft_peak_lower_s",
+                                      "prom_ttft_peak_upper_s", "prom_ttft_baseline_peak_s")},
+        "client_ttft_quantile_overload_s": s.client_ttft_quantile_overload_ms / 1000,
+        "client_ttft_p99_overload_s": s.client_ttft_p99_overload_ms / 1000,
+        "client_ttft_median_overload_s": s.client_ttft_median_overload_ms / 1000,
+        "ttft_quantile_label": q,
+        "for_s": run.setting.policy.for_s,
+        "rate_window_s": run.setting.policy.rate_window_s,
+        "scrape_interval_s": run.setting.scrape_interval_s,
+        "setting": run.setting.describe(),
+        "client_tool": run.setting.client_tool,
+        "load_note": "" if load is None else f"The machine's 1-minute load average at the end was {load:.1f}.",
+        "kv_note": "" if run.kv_blocks is None else f"Its KV cache held {run.kv_blocks:,} blocks.",
+        "baseline_note": (f"Already during the baseline {', '.join(early['alertname'])} fired: the same rules caught a "
+                          "slow baseline, because the machine's cores are shared with other work; the tables count only "
+                          "firings that began after the overload did." if not early.empty
+                          else "Every alert stayed quiet during the baseline."),
+        "scrape_note": (f"{s.scrape_failures_overload_count} of Prometheus' scrapes failed during and after the overload "
+                        f"({s.scrape_failures_baseline_count} during the baseline)."
+                        if s.scrape_failures_overload_count + s.scrape_failures_baseline_count
+                        else "Every one of Prometheus' scrapes succeeded in this run."),
+        "prom_window_note": prom_window,
+        "first_alerts": _join(names),
+        "first_alert_s": first_s,
+        "first_signals": " and ".join(sorted({signal[n] for n in names})) if names else "none",
+        "first_article_alerts": _join(art_names),
+        "first_article_alert_s": art_s,
+        "first_pending_s": float(alerts["pending_after_s"].min()),
+        "ttft_alert_s": float(ttft_alert.min()) if not ttft_alert.empty else math.nan,
+        "silent_alerts": ", ".join(silent["alertname"]) if not silent.empty else "none",
+    }
+
+
+def fault_detection(runs: Sequence[FaultRun], policy: ar.AlertPolicy | None = None) -> pd.DataFrame:
+    """:func:`detection_table` for the fault runs: the bounds at the runs' own scrape and probe
+    intervals (the fault plan's before any run is recorded), beside what the runs measured."""
+    first = runs[0].setting if runs else None
+    return detection_table(
+        policy or (first.policy if first else ar.AlertPolicy()),
+        scrape_interval_s=first.scrape_interval_s if first else FAULT_PLAN_SCRAPE_INTERVAL_S,
+        probe_interval_s=(first.probe_interval_s if first and first.probe_interval_s else FAULT_PLAN_PROBE_INTERVAL_S),
+        probe_timeout_s=(first.probe_timeout_s if first and first.probe_timeout_s else FAULT_PLAN_PROBE_TIMEOUT_S),
+        measured=measured_detection(runs))
+
+
+def fault_figures(runs: Sequence[FaultRun]) -> dict[str, Any]:
+    """What the page says about the fault runs: how many are recorded, and one sentence."""
+    return {"fault_runs_count": len(runs),
+            "fault_note": (_fault_sentence(runs).strip() if runs else
+                           "No fault run is recorded yet: the table gives only the latest time each alert must fire, "
+                           "from the rules' windows and delays, which the promtool tests check second by second.")}
