@@ -19,6 +19,7 @@ help:
 	@echo "make refresh  re-execute the notebooks and save their checked outputs (after a change in lib/ or data/)"
 	@echo "make publish  push a default build of a clean, committed tree to the gh-pages branch of REMOTE (default: origin)"
 	@echo "              FORCE=1 force-pushes; ALLOW_UNCOMMITTED=1 publishes a build of uncommitted changes"
+	@echo "make overload / make faults   record an overload run / the fault runs with Prometheus watching (C14)"
 	@echo "make bench    time each step: environment set-up, each notebook, the book build"
 
 env: $(STAMP)
@@ -37,10 +38,12 @@ book: $(STAMP)
 refresh: $(STAMP)
 	$(VENV)/bin/selfhost refresh
 
-# Headless Chromium for the rendered-chart test (Debian's package).
+# Headless Chromium for the rendered-chart test, Prometheus and its blackbox exporter (the probe)
+# for the live monitoring tests (Debian's packages).
 test-deps:
 	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 	@command -v promtool >/dev/null || { apt-get update -qq && apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
+	@command -v prometheus-blackbox-exporter >/dev/null || { apt-get update -qq && apt-get install -y -qq --no-install-recommends prometheus-blackbox-exporter >/dev/null; }
 
 # The linter and the type checker (configured in pyproject.toml); part of make test.
 lint: $(STAMP)
@@ -70,6 +73,13 @@ live: $(STAMP)
 .PHONY: overload
 overload: $(STAMP) test-deps
 	$(VENV)/bin/selfhost monitor overload $(if $(URL),--url $(URL)) $(if $(ENGINE),--engine $(ENGINE)) $(OVERLOAD_ARGS)
+
+# Record the fault runs into data/runs/faults/ (C14): vLLM's CPU build here killed (SIGKILL),
+# hung (SIGSTOP) and restarted in a loop under load, Prometheus and the probe watching
+# (make faults FAULTS_ARGS="--kind kill").
+.PHONY: faults
+faults: $(STAMP) test-deps
+	$(VENV)/bin/selfhost monitor faults $(FAULTS_ARGS)
 
 clean:
 	rm -rf _build book/analyses book/ledger.md

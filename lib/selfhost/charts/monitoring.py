@@ -7,6 +7,7 @@ import pandas as pd
 
 from selfhost import alertrules as ar
 from selfhost.charts.theme import API_COLOR, NEUTRAL_COLOR, PALETTE, SELF_HOST_COLOR
+from selfhost.monitoring import Timeline
 
 WIDTH = 480
 #: The panels of the signals chart: (series, axis title, colour).
@@ -19,21 +20,23 @@ PANELS = (
 )
 
 
-def _marks(timeline: dict[str, float], alerts: pd.DataFrame) -> pd.DataFrame:
+def _marks(timeline: Timeline, alerts: pd.DataFrame) -> pd.DataFrame:
     """Vertical markers, in seconds since the overload began: phases and first firings."""
-    start = timeline["overload_started_s"]
+    start = timeline.overload_started_s
     rows = [{"t_overload_s": 0.0, "what": "overload begins"},
-            {"t_overload_s": timeline["overload_sending_ended_s"] - start, "what": "overload stops sending"}]
+            {"t_overload_s": timeline.overload_sending_ended_s - start, "what": "overload stops sending"}]
     fired = alerts.dropna(subset=["firing_after_s"])
     rows += [{"t_overload_s": float(t), "what": "first alert fires"} for t in fired["firing_after_s"].head(1)]
     return pd.DataFrame(rows)
 
 
-def signals_chart(series: pd.DataFrame, timeline: dict[str, float], alerts: pd.DataFrame,
+def signals_chart(series: pd.DataFrame, timeline: Timeline, alerts: pd.DataFrame,
                   ttft_slo_s: float) -> alt.VConcatChart:
-    """The signals over time, one panel each, with the overload's start and end and the
-    first alert marked; the TTFT panel shows the target as a dashed line."""
+    """The signals over time (:func:`selfhost.monitoring.series_frame`), one panel each, with the
+    overload's start and end and the first alert marked; the TTFT panel shows the target as a
+    dashed line."""
     marks = _marks(timeline, alerts)
+    series = series.rename(columns={"t_after_s": "t_overload_s"})
     rule_color = alt.Color("what:N", title=None, scale=alt.Scale(
         domain=["overload begins", "overload stops sending", "first alert fires"],
         range=[NEUTRAL_COLOR, "#bbbbbb", PALETTE[6]]), legend=alt.Legend(orient="bottom"))

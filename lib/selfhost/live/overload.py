@@ -1,13 +1,17 @@
-"""The overload run (C14): push an engine past its capacity while Prometheus watches (I/O).
+"""The overload run (C14): push an engine past its capacity while Prometheus and a probe watch (I/O).
 
-:func:`run_overload` starts Prometheus (:class:`selfhost.live.prometheus.PrometheusServer`)
-with the rules of :mod:`selfhost.alertrules` against a running engine, drives it with
-vLLM's benchmark client (:func:`selfhost.live.harness.client_argv`) first below capacity
-(``baseline``) and then above it (``overload``: Poisson arrivals at a rate the engine
-cannot sustain), polls ``/api/v1/alerts`` every second, and afterwards pulls the
-recorded series and ``ALERTS`` with ``/api/v1/query_range`` and the HTTP status counts
-with ``/api/v1/query``. It writes one record (:data:`selfhost.data.overload.SCHEMA`) under
-``data/runs/overload/``, never over an existing one.
+:class:`Watch` starts the blackbox exporter (the synthetic probe, :mod:`selfhost.live.probe`)
+and Prometheus (:class:`selfhost.live.prometheus.PrometheusServer`) with the rules of
+:mod:`selfhost.alertrules` against a running engine, polls ``/api/v1/alerts`` every
+second, and afterwards pulls the recorded series and ``ALERTS`` (``/api/v1/query_range``)
+and the HTTP status counts (``/api/v1/query``). The fault runs (:mod:`selfhost.live.faults`)
+use it too.
+
+:func:`run_overload` drives the engine with :mod:`selfhost.live.loadgen` (every request
+with its own timeout, every outcome kept) first below capacity (``baseline``) and then
+above it (``overload``: Poisson arrivals at a rate the engine cannot sustain), and writes
+one record (:data:`selfhost.data.overload.SCHEMA`) under ``data/runs/overload/``, never
+over an existing one. The run has a deadline of its own (:attr:`OverloadPlan.deadline_s`).
 
 :func:`record_cpu_overload` is ``make overload``: vLLM's CPU build here, with a KV cache
 of ``kv_blocks`` blocks so that, as on a GPU, the cache is what limits how many requests
@@ -15,32 +19,36 @@ run at once. :func:`record_attached_overload` drives a server the reader runs (i
 key, if any, comes from ``$OPENAI_API_KEY``, never from a parameter).
 
 Every process this module starts binds to 127.0.0.1 on a port in 8400-8499 and is
-stopped when the run ends, fails or is interrupted.
+stopped when the run ends, fails or is interrupted (SIGTERM and Ctrl-C unwind it and
+nothing is recorded); Prometheus and the exporter die with the harness even when it is
+killed with SIGKILL (:func:`selfhost.live.prometheus.spawn`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import io
+import functools
+import json
 import math
+import os
+import sys
 import threading
 import time
 import uuid
-import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from selfhost import alertrules
+from selfhost import alertrules, monitoring
 from selfhost.data import overload as records
 from selfhost.errors import SelfhostError
 from selfhost.live import engine as eng
+from selfhost.live import guard, loadgen
 from selfhost.live import harness as live
+from selfhost.live import probe as prb
 from selfhost.live import prometheus as prom
 from selfhost.params import check_int, check_number
-from selfhost.workloads import RunSpec
 
 PORTS = prom.PORT_RANGE
 
@@ -62,20 +70,24 @@ class OverloadPlan:
     overload_rate_req_per_s : float
         Arrival rate above capacity [requests/s] (Poisson).
     overload_s : float
-        How long the overload sends [s]; the client then waits for every request, so
-        the queue drains after it.
+        How long the overload sends [s]; the queue drains after it.
     input_len, output_len : int
-        Prompt and output length of every request [tokens] (``--ignore-eos``).
+        Prompt and output length of every request [tokens] (the end-of-sequence token is
+        ignored, so every answer has ``output_len`` tokens).
+    request_timeout_s : float
+        A client gives up on a request without its complete answer after this long [s].
     kv_blocks : int
         KV cache size of the engine launched here [blocks of 128 tokens on vLLM's CPU
         build] (``--num-gpu-blocks-override``); it must hold one ``max_model_len``
         request. Ignored for an attached server.
     scrape_interval_s : float
         Prometheus' scrape and rule-evaluation interval [s].
+    probe_interval_s, probe_timeout_s : float
+        How often the probe sends its one-token completion, and when it gives up [s].
     tail_s : float
         Scraping goes on this long after the queue drained, so that alerts resolve [s].
     seed : int
-        The client's dataset seed.
+        The arrival schedule's and the prompts' seed.
     """
 
     baseline_rate_req_per_s: float = 2.0
@@ -84,40 +96,46 @@ class OverloadPlan:
     overload_s: float = 45.0
     input_len: int = 1024
     output_len: int = 256
+    request_timeout_s: float = 180.0
     kv_blocks: int = 272
     scrape_interval_s: float = 1.0
+    probe_interval_s: float = 2.0
+    probe_timeout_s: float = 1.5
     tail_s: float = 10.0
     seed: int = 7000
 
     def __post_init__(self) -> None:
-        check_number("baseline_rate_req_per_s", self.baseline_rate_req_per_s, gt=0)
-        check_number("baseline_s", self.baseline_s, ge=1)
-        check_number("overload_rate_req_per_s", self.overload_rate_req_per_s, gt=0)
-        check_number("overload_s", self.overload_s, ge=1)
-        check_int("input_len", self.input_len, ge=1)
-        check_int("output_len", self.output_len, ge=1)
+        check_number("baseline_rate_req_per_s", self.baseline_rate_req_per_s, gt=0, le=1000)
+        check_number("baseline_s", self.baseline_s, ge=1, le=3600)
+        check_number("overload_rate_req_per_s", self.overload_rate_req_per_s, gt=0, le=1000)
+        check_number("overload_s", self.overload_s, ge=1, le=3600)
+        check_int("input_len", self.input_len, ge=1, le=1_000_000)
+        check_int("output_len", self.output_len, ge=1, le=1_000_000)
+        check_number("request_timeout_s", self.request_timeout_s, gt=0, le=3600)
         check_int("kv_blocks", self.kv_blocks, ge=2)
         check_number("scrape_interval_s", self.scrape_interval_s, ge=0.5, le=2)
-        check_number("tail_s", self.tail_s, ge=0)
+        check_number("probe_interval_s", self.probe_interval_s, ge=1, le=60)
+        check_number("probe_timeout_s", self.probe_timeout_s, gt=0, le=self.probe_interval_s - prb.TIMEOUT_OFFSET_S)
+        check_number("tail_s", self.tail_s, ge=0, le=600)
         if self.overload_rate_req_per_s <= self.baseline_rate_req_per_s:
             raise OverloadError(f"overload_rate_req_per_s = {self.overload_rate_req_per_s} must exceed "
                                 f"baseline_rate_req_per_s = {self.baseline_rate_req_per_s}")
 
-    def spec(self, phase: str) -> tuple[RunSpec, float]:
-        """The client arguments of ``phase`` (``baseline`` or ``overload``) and its rate [requests/s]."""
-        rate, seconds = ((self.baseline_rate_req_per_s, self.baseline_s) if phase == "baseline"
-                         else (self.overload_rate_req_per_s, self.overload_s))
-        n = max(1, round(rate * seconds))
-        return RunSpec(records.WORKLOAD, phase, 0, self.seed + (0 if phase == "baseline" else 1), num_prompts=n,
-                       input_len=self.input_len, output_len=self.output_len, max_concurrency=n,
-                       params={"request_rate_req_per_s": rate, "sending_s": seconds}), rate
+    def phases(self) -> list[loadgen.Phase]:
+        return [loadgen.Phase("baseline", self.baseline_rate_req_per_s, self.baseline_s),
+                loadgen.Phase("overload", self.overload_rate_req_per_s, self.overload_s)]
+
+    @property
+    def deadline_s(self) -> float:
+        """The latest the load may end [s after its start]: sending, the last request's timeout, 10 s."""
+        return self.baseline_s + self.overload_s + self.request_timeout_s + 10.0
 
 
-#: The live test's plan: short phases, the same request shape.
+#: The live test's plan: short phases, short prompts, the same overload factor.
 QUICK_PLAN = OverloadPlan(baseline_rate_req_per_s=2.0, baseline_s=8.0, overload_rate_req_per_s=24.0,
-                          overload_s=15.0, tail_s=3.0)
+                          overload_s=15.0, request_timeout_s=90.0, tail_s=3.0)
 
-# --------------------------------------------------------------------------- watching the alerts
+# --------------------------------------------------------------------------- watching
 
 
 class AlertWatcher(threading.Thread):
@@ -126,21 +144,24 @@ class AlertWatcher(threading.Thread):
     def __init__(self, server: prom.PrometheusServer, t0: float, period_s: float = 1.0,
                  progress: Callable[[str], None] = print) -> None:
         super().__init__(daemon=True)
-        if progress is print:  # the client redirects sys.stdout while it runs: keep the real one
-            import functools
-            import sys
-
+        if progress is print:
             progress = functools.partial(print, file=sys.stdout, flush=True)
         self.server, self.t0, self.period_s, self.progress = server, t0, period_s, progress
         self.events: list[dict[str, Any]] = []
         self.state: dict[str, str] = {}
         self.error: str | None = None
         self._stop_event = threading.Event()
-        self.overload_started: float | None = None
+        #: The reference time of the progress lines (the overload's or the fault's start).
+        self.reference: tuple[float, str] | None = None
 
     def poll(self) -> None:
         try:
-            current = {a["labels"]["alertname"]: a["state"] for a in self.server.alerts()}
+            current: dict[str, str] = {}
+            for a in self.server.alerts():
+                name = a["labels"]["alertname"]
+                # One alert name may have several label sets; firing wins over pending.
+                if current.get(name) != "firing":
+                    current[name] = a["state"]
         except prom.PrometheusError as exc:
             self.error = str(exc)
             return
@@ -149,8 +170,8 @@ class AlertWatcher(threading.Thread):
             if self.state.get(name) != state:
                 self.events.append({"t_s": round(t, 3), "alertname": name, "state": state})
                 if state == "firing":
-                    since = "" if self.overload_started is None else \
-                        f", {t - (self.overload_started - self.t0):.0f} s after the overload began"
+                    since = "" if self.reference is None else \
+                        f", {t - (self.reference[0] - self.t0):.0f} s after {self.reference[1]}"
                     self.progress(f"  alert {name} firing at t = {t:.0f} s{since}")
         for name in set(self.state) - set(current):
             self.events.append({"t_s": round(t, 3), "alertname": name, "state": "resolved"})
@@ -162,10 +183,8 @@ class AlertWatcher(threading.Thread):
 
     def stop(self) -> None:
         self._stop_event.set()
-        self.join(timeout=10)
-
-
-# --------------------------------------------------------------------------- the run
+        if self.is_alive():
+            self.join(timeout=10)
 
 
 def _value(text: str) -> float | None:
@@ -173,23 +192,17 @@ def _value(text: str) -> float | None:
     return v if math.isfinite(v) else None
 
 
-#: Raw counters pulled beside the recorded series (name in the record -> PromQL).
-COUNTERS = {"vllm:num_preemptions_total": "sum(vllm:num_preemptions_total{{job=\"{job}\"}})",
-            "vllm:request_success_total": "sum(vllm:request_success_total{{job=\"{job}\"}})"}
+#: Raw series pulled beside the recorded ones (name in the record -> PromQL; {job} is the engine's
+#: job, {module} the probe's).
+RAW = {"up": 'up{{job="{job}"}}',
+       "vllm:num_preemptions_total": 'sum(vllm:num_preemptions_total{{job="{job}"}})',
+       "vllm:request_success_total": 'sum(vllm:request_success_total{{job="{job}"}})',
+       "process_start_time_seconds": 'max(process_start_time_seconds{{job="{job}"}})',
+       "probe_success": 'probe_success{{module="{module}"}}',
+       "probe_duration_seconds": 'probe_duration_seconds{{module="{module}"}}'}
 
 
-def _pull_series(server: prom.PrometheusServer, t0: float, t1: float, step_s: float,
-                 job: str = "vllm") -> dict[str, list]:
-    out: dict[str, list] = {}
-    exprs = {**{n: n for n in (*alertrules.RECORDED, "up")}, **{n: e.format(job=job) for n, e in COUNTERS.items()}}
-    for name, expr in exprs.items():
-        result = server.query_range(expr, t0, t1, step_s)
-        if result:
-            out[name] = [[round(float(t) - t0, 3), _value(v)] for t, v in result[0]["values"]]
-    return out
-
-
-def _alert_spans(server: prom.PrometheusServer, t0: float, t1: float, step_s: float) -> list[dict[str, Any]]:
+def alert_spans(server: Any, t0: float, t1: float, step_s: float) -> list[dict[str, Any]]:
     """Each alert's first pending and firing time and when it stopped firing, from ``ALERTS``."""
     spans: dict[str, dict[str, Any]] = {}
     for series in server.query_range("ALERTS", t0, t1, step_s):
@@ -200,10 +213,11 @@ def _alert_spans(server: prom.PrometheusServer, t0: float, t1: float, step_s: fl
                                        "firing_s": None, "resolved_s": None})
         times = [round(float(t) - t0, 3) for t, _ in series["values"]]
         if labels.get("alertstate") == "pending":
-            span["pending_s"] = min(times)
+            first = min(times)
+            span["pending_s"] = first if span["pending_s"] is None else min(span["pending_s"], first)
         elif labels.get("alertstate") == "firing":
-            span["firing_s"] = min(times)
-            last = max(times)
+            first, last = min(times), max(times)
+            span["firing_s"] = first if span["firing_s"] is None else min(span["firing_s"], first)
             span["resolved_s"] = round(last + step_s, 3) if last + step_s < t1 - t0 else None
     for span in spans.values():
         if span["pending_s"] is None and span["firing_s"] is not None:  # for: 0s fires at once
@@ -211,34 +225,129 @@ def _alert_spans(server: prom.PrometheusServer, t0: float, t1: float, step_s: fl
     return sorted(spans.values(), key=lambda s: (s["firing_s"] is None, s["firing_s"] or 0, s["alertname"]))
 
 
-def _status_counts(server: prom.PrometheusServer, job: str, at: float) -> dict[str, int]:
-    result = server.query(f'sum by (status) (http_requests_total{{job="{job}", handler=~"/v1/.*"}})', at)
-    return {r["metric"].get("status", "?"): int(float(r["value"][1])) for r in result}
+class Watch:
+    """The probe's exporter, Prometheus and the alert poller, watching one engine URL.
+
+    ``with Watch(...) as w:`` starts them, waits for the first successful scrape of the
+    engine and sets ``w.t0`` (the run's time origin); :meth:`pull` reads what Prometheus
+    recorded; leaving the block stops everything.
+    """
+
+    def __init__(self, base_url: str, model: str, policy: alertrules.AlertPolicy, *, scrape_interval_s: float,
+                 probe: prb.ProbeSpec | None, prometheus_port: int | None = None,
+                 progress: Callable[[str], None] = print, wait_for_engine: bool = True) -> None:
+        self.base_url, self.model, self.policy, self.probe = base_url, model, policy, probe
+        self.scrape_interval_s, self.progress, self.wait_for_engine = scrape_interval_s, progress, wait_for_engine
+        self.rules_text = alertrules.rules_yaml(policy)
+        self.prometheus_port = prometheus_port
+        self.exporter: prb.BlackboxExporter | None = None
+        self.server: prom.PrometheusServer | None = None
+        self.watcher: AlertWatcher | None = None
+        self.t0 = 0.0
+        self.version = "unknown"
+
+    def __enter__(self) -> Watch:
+        try:
+            port = self.prometheus_port or eng.free_port(PORTS.start, PORTS)
+            extra: tuple[dict[str, Any], ...] = ()
+            if self.probe is not None:
+                self.exporter = prb.BlackboxExporter(self.probe, eng.free_port(port + 1, PORTS)).start()
+                extra = (prb.scrape_config(self.exporter.address, self.base_url, self.probe),)
+            self.server = prom.PrometheusServer(self.base_url, self.rules_text, port,
+                                                scrape_interval_s=self.scrape_interval_s,
+                                                extra_scrape_configs=extra).start()
+            if self.wait_for_engine:
+                self.server.wait_for_scrape()
+            self.version = prom.version()
+            self.progress(f"Prometheus ({self.version.split(' (')[0]}) on {self.server.base_url} scrapes "
+                          f"{self.base_url}/metrics every {self.scrape_interval_s:g} s"
+                          + (f"; the probe sends a one-token completion every {self.probe.interval_s:g} s"
+                             if self.probe else ""))
+            self.t0 = time.time()
+            self.watcher = AlertWatcher(self.server, self.t0, period_s=min(1.0, self.scrape_interval_s),
+                                        progress=self.progress)
+            self.watcher.start()
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.watcher is not None:
+            self.watcher.stop()
+        if self.server is not None:
+            self.server.stop()
+        if self.exporter is not None:
+            self.exporter.stop()
+
+    def pull(self, t1: float) -> dict[str, Any]:
+        """The series, alert spans and events between ``t0`` and ``t1``."""
+        assert self.server is not None and self.watcher is not None
+        self.watcher.stop()
+        step = self.scrape_interval_s
+        out: dict[str, list] = {}
+        exprs = {**{n: n for n in alertrules.RECORDED},
+                 **{n: e.format(job=prom.ENGINE_JOB, module=alertrules.PROBE_MODULE) for n, e in RAW.items()}}
+        for name, expr in exprs.items():
+            result = self.server.query_range(expr, self.t0, t1, step)
+            if result:
+                out[name] = [[round(float(t) - self.t0, 3), _value(v)] for t, v in result[0]["values"]]
+        return {"series": out, "alerts": alert_spans(self.server, self.t0, t1, step),
+                "alert_events": list(self.watcher.events), "watcher_error": self.watcher.error}
+
+    def status_counts(self, at: float) -> dict[str, int]:
+        """``http_requests_total`` of the generation endpoints by status class, at ``at``."""
+        assert self.server is not None
+        result = self.server.query(f'sum by (status) (http_requests_total{{job="{prom.ENGINE_JOB}", '
+                                   f'handler=~"{alertrules.GENERATION_HANDLERS}"}})', at)
+        return {r["metric"].get("status", "?"): int(float(r["value"][1])) for r in result}
+
+    def status_increase(self, t1: float) -> dict[str, int]:
+        """The same counts' increase from ``t0`` to ``t1``, across restarts (Prometheus' ``increase``, rounded)."""
+        assert self.server is not None
+        window = max(1, math.ceil(t1 - self.t0))
+        result = self.server.query(f'sum by (status) (increase(http_requests_total{{job="{prom.ENGINE_JOB}", '
+                                   f'handler=~"{alertrules.GENERATION_HANDLERS}"}}[{window}s]))', t1)
+        return {r["metric"].get("status", "?"): int(round(float(r["value"][1]))) for r in result}
+
+    def ttft_buckets(self, lo: float, hi: float) -> dict[str, Any] | None:
+        """The TTFT histogram's cumulative counts gained between ``lo`` and ``hi`` (absolute times)."""
+        assert self.server is not None
+        expr = f'sum by (le) (vllm:time_to_first_token_seconds_bucket{{job="{prom.ENGINE_JOB}"}})'
+        before = {r["metric"]["le"]: float(r["value"][1]) for r in self.server.query(expr, lo)}
+        after = {r["metric"]["le"]: float(r["value"][1]) for r in self.server.query(expr, hi)}
+        if not after:
+            return None
+        counts = sorted(((float(le), after[le] - before.get(le, 0.0)) for le in after), key=lambda x: x[0])
+        return {"from_s": round(lo - self.t0, 3), "to_s": round(hi - self.t0, 3),
+                "counts": [["+Inf" if math.isinf(le) else le, c] for le, c in counts]}
 
 
-def _run_phase(info: eng.ServerInfo, plan: OverloadPlan, phase: str, tokenizer: str | None,
-               t0: float) -> dict[str, Any]:
-    spec, rate = plan.spec(phase)
-    argv = live.client_argv(info, spec, tokenizer)
-    argv[argv.index("--request-rate") + 1] = f"{rate:g}"  # Poisson arrivals at ``rate`` (burstiness 1)
-    started = time.time() - t0
-    result: dict[str, Any] = {}
-    error = None
-    try:
-        args = live.client_parser().parse_args(argv)
-        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            result = live._client().main(args) or {}
-    except Exception as exc:
-        error = f"benchmark client raised {type(exc).__name__}: {exc}"
-    except SystemExit as exc:
-        error = f"benchmark client refused its arguments (exit {exc.code}): {' '.join(argv)}"
-    summary = live._scalars(result)
-    if error is None and summary.get("failed"):
-        error = f"{summary['failed']} of {summary['failed'] + summary.get('completed', 0)} requests failed"
-    return {"name": phase, "request_rate_req_per_s": rate, "num_prompts": spec.num_prompts,
-            "started_s": round(started, 3), "ended_s": round(time.time() - t0, 3), "client_args": argv,
-            "results": summary, "error": error}
+# --------------------------------------------------------------------------- the run
+
+
+def phase_results(outcomes: Sequence[loadgen.Outcome], phase: str, started_s: float) -> dict[str, Any]:
+    """A phase's summary from its requests: counts per outcome and the clients' TTFT percentiles [ms]."""
+    mine = [o for o in outcomes if o.phase == phase]
+    reqs = [monitoring.ClientRequest(o.phase, o.sent_s, o.first_token_s, o.ended_s, o.output_tok, o.outcome,
+                                     o.http_status) for o in mine]
+    counts = monitoring.outcome_counts(reqs)
+
+    def pct(q: float) -> float | None:
+        v = monitoring.client_ttft_ms(reqs, q)
+        return None if not math.isfinite(v) else round(v, 3)
+
+    ended = max((o.ended_s for o in mine), default=started_s)
+    return {"completed": counts["ok"], "failed": sum(counts[o] for o in monitoring.ERROR_OUTCOMES),
+            "timeouts": counts["timeout"], "total_input_tokens": 0,
+            "total_output_tokens": sum(o.output_tok for o in mine), "duration": round(ended - started_s, 3),
+            "median_ttft_ms": pct(0.5), "p50_ttft_ms": pct(0.5), "p90_ttft_ms": pct(0.9), "p99_ttft_ms": pct(0.99)}
+
+
+def engine_record(info: eng.ServerInfo) -> dict[str, Any]:
+    return {"name": records.check_engine_name(info.engine), "version": info.engine_version, "launched": info.launched,
+            "base_url": info.base_url, "prefix_caching": info.prefix_caching, "args": info.args,
+            "startup_s": info.startup_s}
 
 
 def run_overload(
@@ -250,56 +359,59 @@ def run_overload(
     prometheus_port: int | None = None,
     hardware: dict[str, Any],
     model: dict[str, Any],
-    tokenizer: str | None = None,
+    token_ids: bool = True,
+    vocab_size: int = 4096,
     server: eng.VllmServer | None = None,
     progress: Callable[[str], None] = print,
 ) -> tuple[Path, dict[str, Any]]:
-    """Baseline, then overload, against ``info`` while Prometheus scrapes it; write the record.
+    """Baseline, then overload, against ``info`` while Prometheus and the probe watch; write the record.
 
-    Returns the record's path and the record (status ``failed`` with the error when the
-    client failed or the engine died; Prometheus failing to start raises instead).
+    Returns the record's path and the record (status ``failed`` with the error when no
+    request succeeded, Prometheus could not be polled or the engine died; Prometheus
+    failing to start raises instead, and so does an interruption, which records nothing).
     """
     plan, policy = plan or OverloadPlan(), policy or alertrules.AlertPolicy()
-    rules_text = alertrules.rules_yaml(policy)
-    port = prometheus_port or eng.free_port(PORTS.start, PORTS)
+    records.check_engine_name(info.engine)
     started_at = live.now_utc()
-    with prom.PrometheusServer(info.base_url, rules_text, port, scrape_interval_s=plan.scrape_interval_s,
-                               job=policy.job) as server_p:
-        server_p.wait_for_scrape()
-        progress(f"Prometheus ({prom.version()}) on {server_p.base_url} scrapes {info.base_url}/metrics every "
-                 f"{plan.scrape_interval_s:g} s")
-        t0 = time.time()
-        watcher = AlertWatcher(server_p, t0, progress=progress)
-        watcher.start()
-        phases, error = [], None
-        try:
-            progress(f"  baseline: {plan.baseline_rate_req_per_s:g} requests/s for {plan.baseline_s:g} s")
-            phases.append(_run_phase(info, plan, "baseline", tokenizer, t0))
-            overload_started = time.time()
-            watcher.overload_started = overload_started
-            progress(f"  overload: {plan.overload_rate_req_per_s:g} requests/s for {plan.overload_s:g} s, "
-                     f"then the queue drains")
-            phases.append(_run_phase(info, plan, "overload", tokenizer, t0))
-            drained = time.time()
-            # At least two scrapes and rule evaluations after the last answer, so that the
-            # series and the status counts include it.
-            time.sleep(max(plan.tail_s, 2.5 * plan.scrape_interval_s))
-        finally:
-            watcher.stop()
+    spec = prb.ProbeSpec(info.model_id, plan.probe_interval_s, plan.probe_timeout_s)
+    shape = loadgen.Shape(plan.input_len, plan.output_len, token_ids=token_ids, vocab_size=vocab_size)
+    with Watch(info.base_url, info.model_id, policy, scrape_interval_s=plan.scrape_interval_s, probe=spec,
+               prometheus_port=prometheus_port, progress=progress) as w:
+        t0 = w.t0
+        overload_started = t0 + plan.baseline_s
+        assert w.watcher is not None
+        w.watcher.reference = (overload_started, "the overload began")
+        progress(f"  baseline: {plan.baseline_rate_req_per_s:g} requests/s for {plan.baseline_s:g} s, then overload: "
+                 f"{plan.overload_rate_req_per_s:g} requests/s for {plan.overload_s:g} s; each request gives up "
+                 f"after {plan.request_timeout_s:g} s")
+        outcomes = loadgen.run_load(info.base_url, info.model_id, plan.phases(), shape,
+                                    request_timeout_s=plan.request_timeout_s, t0=t0, deadline_s=plan.deadline_s,
+                                    seed=plan.seed, engine=info.engine)
+        drained = t0 + max((o.ended_s for o in outcomes), default=plan.baseline_s + plan.overload_s)
+        # At least two scrapes and rule evaluations after the last answer.
+        time.sleep(max(plan.tail_s, 2.5 * plan.scrape_interval_s))
         t1 = time.time()
-        series = _pull_series(server_p, t0, t1, plan.scrape_interval_s, policy.job)
-        alerts = _alert_spans(server_p, t0, t1, plan.scrape_interval_s)
-        before = _status_counts(server_p, policy.job, t0)
-        after = _status_counts(server_p, policy.job, t1)
-        version = prom.version()
+        pulled = w.pull(t1)
+        before, after = w.status_counts(t0), w.status_counts(t1)
+        buckets = w.ttft_buckets(overload_started, drained)
+        rules_text, version = w.rules_text, w.version
     ended_at = live.now_utc()
     statuses = {k: v - before.get(k, 0) for k, v in after.items()}
-    errors = [f"{p['name']}: {p['error']}" for p in phases if p["error"]]
+    errors = []
+    if not any(o.outcome == "ok" for o in outcomes):
+        errors.append(f"no request succeeded ({json.dumps(monitoring.outcome_counts(_requests(outcomes)))})")
     if server is not None and not server.alive():
         errors.append(f"the engine died during the run; its last log lines:\n{server.log_tail()}")
-    if watcher.error:
-        errors.append(f"polling /api/v1/alerts: {watcher.error}")
+    if pulled["watcher_error"]:
+        errors.append(f"polling /api/v1/alerts: {pulled['watcher_error']}")
     error = "; ".join(errors) or None
+    phases = []
+    for i, phase in enumerate(plan.phases()):
+        started_s = 0.0 if i == 0 else plan.baseline_s
+        phases.append({"name": phase.name, "request_rate_req_per_s": phase.rate_req_per_s,
+                       "num_prompts": max(1, sum(1 for o in outcomes if o.phase == phase.name)),
+                       "started_s": started_s, "ended_s": round(started_s + phase.duration_s, 3), "client_args": [],
+                       "results": phase_results(outcomes, phase.name, started_s), "error": None})
     record: dict[str, Any] = {
         "schema_version": records.SCHEMA_VERSION,
         "run_id": uuid.uuid4().hex,
@@ -307,9 +419,7 @@ def run_overload(
         "error": error,
         "started_at": started_at.isoformat(),
         "ended_at": ended_at.isoformat(),
-        "engine": {"name": info.engine, "version": info.engine_version, "launched": info.launched,
-                   "base_url": info.base_url, "prefix_caching": info.prefix_caching, "args": info.args,
-                   "startup_s": info.startup_s},
+        "engine": engine_record(info),
         "hardware": {**hardware, "load_avg_1m": live._load_avg()},
         "model": model,
         "plan": dataclasses.asdict(plan),
@@ -317,20 +427,52 @@ def run_overload(
         "rules_yaml": rules_text,
         "prometheus": {"version": version, "scrape_interval_s": plan.scrape_interval_s,
                        "evaluation_interval_s": plan.scrape_interval_s},
+        "probe": {"interval_s": spec.interval_s, "timeout_s": spec.timeout_s, "model": spec.model},
+        "client": {"tool": loadgen.TOOL, "request_timeout_s": plan.request_timeout_s, "stream": True,
+                   "prompt": "token ids" if token_ids else "words"},
         "phases": phases,
-        "timeline": {"overload_started_s": round(overload_started - t0, 3),
-                     "overload_sending_ended_s": round(overload_started - t0 + plan.overload_s, 3),
+        "timeline": {"overload_started_s": round(plan.baseline_s, 3),
+                     "overload_sending_ended_s": round(plan.baseline_s + plan.overload_s, 3),
                      "overload_drained_s": round(drained - t0, 3), "ended_s": round(t1 - t0, 3)},
-        "series": series,
-        "alerts": alerts,
-        "alert_events": watcher.events,
+        "series": pulled["series"],
+        "alerts": pulled["alerts"],
+        "alert_events": pulled["alert_events"],
         "http_status_counts": statuses,
+        "requests": [o.to_json() for o in outcomes],
+        "ttft_buckets": buckets,
     }
     return records.write_record(runs_dir, record), record
 
 
-def _engine_args(plan: OverloadPlan) -> list[str]:
-    return ["--num-gpu-blocks-override", str(plan.kv_blocks)]
+def _requests(outcomes: Sequence[loadgen.Outcome]) -> list[monitoring.ClientRequest]:
+    return [monitoring.ClientRequest(o.phase, o.sent_s, o.first_token_s, o.ended_s, o.output_tok, o.outcome,
+                                     o.http_status) for o in outcomes]
+
+
+class GuardedServer(eng.VllmServer):
+    """:class:`selfhost.live.engine.VllmServer` under :mod:`selfhost.live.guard`: the engine's whole
+    process group dies with the harness, even when the harness is killed with SIGKILL."""
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "selfhost.live.guard", "--parent", str(os.getpid()), "--", *super().command()]
+
+    def api_server_pid(self) -> int | None:
+        """The API server's pid: the guard's child."""
+        if self.proc is None:
+            return None
+        children = guard.children(self.proc.pid)
+        return children[0] if children else None
+
+
+def engine_args(kv_blocks: int) -> list[str]:
+    """The launched engine's extra flags: a KV cache of ``kv_blocks`` blocks."""
+    return ["--num-gpu-blocks-override", str(kv_blocks)]
+
+
+def launched_model(model_dir: Path) -> dict[str, Any]:
+    """The model part of a record for the engine launched here."""
+    return {"name": eng.SERVED_NAME_DEFAULT, "weights": "dummy (random; --load-format dummy)",
+            "config": json.loads((model_dir / "config.json").read_text())}
 
 
 def record_cpu_overload(
@@ -346,16 +488,17 @@ def record_cpu_overload(
     """``make overload``: launch vLLM (CPU) on 127.0.0.1:84xx, overload it, record the run."""
     plan = plan or OverloadPlan()
     model_dir = eng.prepare_model()
+    config = json.loads((model_dir / "config.json").read_text())
     port = engine_port or eng.free_port(PORTS.start, PORTS)
-    server = eng.VllmServer(model_dir, port, prefix_caching=True, extra_args=_engine_args(plan), ports=PORTS,
-                            log_dir=log_dir)
+    server = GuardedServer(model_dir, port, prefix_caching=True, extra_args=engine_args(plan.kv_blocks), ports=PORTS,
+                           log_dir=log_dir)
     with server as info:
         progress(f"vLLM {info.engine_version} up on {info.base_url} in {info.startup_s:.0f} s "
                  f"(KV cache: {plan.kv_blocks} blocks)")
         prom_port = prometheus_port or eng.free_port(port + 1, PORTS)
         return run_overload(info, runs_dir, plan, policy, prometheus_port=prom_port,
-                            hardware=live._hardware(None), model=live._model_record(model_dir, eng.SERVED_NAME_DEFAULT),
-                            tokenizer=str(model_dir), server=server, progress=progress)
+                            hardware=live._hardware(None), model=launched_model(model_dir),
+                            vocab_size=int(config["vocab_size"]), server=server, progress=progress)
 
 
 def record_attached_overload(
@@ -366,15 +509,18 @@ def record_attached_overload(
     policy: alertrules.AlertPolicy | None = None,
     *,
     model: str | None = None,
-    tokenizer: str | None = None,
     hardware: str | None = None,
     prometheus_port: int | None = None,
     progress: Callable[[str], None] = print,
 ) -> tuple[Path, dict[str, Any]]:
-    """Overload a server the reader runs (an API key comes from ``$OPENAI_API_KEY`` only)."""
+    """Overload a server the reader runs (an API key comes from ``$OPENAI_API_KEY`` only).
+
+    Prompts are words (about one token each), since another engine's tokenizer is unknown here.
+    """
+    records.check_engine_name(engine_name)
     info = eng.attach(url, engine_name, model)
     progress(f"attached to {engine_name} {info.engine_version} at {info.base_url}, model {info.model_id}")
     return run_overload(info, runs_dir, plan, policy, prometheus_port=prometheus_port,
                         hardware=live._hardware(hardware),
                         model={"name": info.model_id, "weights": "as served", "config": None},
-                        tokenizer=tokenizer or info.model_id, progress=progress)
+                        token_ids=False, progress=progress)

@@ -7,6 +7,12 @@ rules as often, waits until it is ready, and kills it on exit, on error, on Ctrl
 interpreter exit. It answers instant and range queries and lists the alerts through
 Prometheus' HTTP API. :func:`promtool_test_rules` runs ``promtool test rules``.
 
+Never orphaned: :func:`spawn` starts every helper process (Prometheus, the blackbox
+exporter) with the kernel's parent-death signal set (``prctl(PR_SET_PDEATHSIG,
+SIGKILL)``), so that a harness killed with SIGKILL, which runs no clean-up of its own,
+takes them with it. The signal follows the thread that started the process: start them
+from the main thread.
+
 The binaries come from Debian's ``prometheus`` package (``apt-get install -y prometheus``;
 ``make test-deps`` does it) or from ``$SELFHOST_PROMETHEUS`` / ``$SELFHOST_PROMTOOL``.
 
@@ -19,9 +25,13 @@ Prometheus 2.42 (Debian 12), HTTP API: ``/-/ready``, ``/api/v1/query``,
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import ctypes
 import json
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -48,17 +58,89 @@ class PrometheusMissing(PrometheusError):
     """The ``prometheus`` or ``promtool`` binary is not installed."""
 
 
-def binary(name: str) -> str:
-    """The path of ``prometheus`` or ``promtool``; raises PrometheusMissing naming how to install it."""
-    override = os.environ.get(f"SELFHOST_{name.upper()}")
+def binary(name: str, env: str | None = None, hint: str = INSTALL_HINT) -> str:
+    """The path of ``prometheus``, ``promtool`` (or another binary: ``env`` names its override
+    variable); raises PrometheusMissing naming how to install it."""
+    var = env or f"SELFHOST_{name.upper()}"
+    override = os.environ.get(var)
     if override:
         if not (Path(override).is_file() and os.access(override, os.X_OK)):
-            raise PrometheusMissing(f"$SELFHOST_{name.upper()}={override} is not an executable file; " + INSTALL_HINT)
+            raise PrometheusMissing(f"${var}={override} is not an executable file; " + hint)
         return override
     found = shutil.which(name)
     if not found:
-        raise PrometheusMissing(f"`{name}` is not installed (not on PATH); " + INSTALL_HINT)
+        raise PrometheusMissing(f"`{name}` is not installed (not on PATH); " + hint)
     return found
+
+
+# --------------------------------------------------------------------------- processes
+
+_PR_SET_PDEATHSIG = 1
+#: Helper processes started here and not yet stopped (killed at interpreter exit too).
+LIVE: set[subprocess.Popen] = set()
+
+
+def _die_with_parent(parent_pid: int) -> None:  # runs in the child, between fork and exec
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent_pid:  # the parent died before the prctl: follow it now
+        os._exit(1)
+
+
+def spawn(command: list[str], log_path: Path, cwd: Path) -> subprocess.Popen:
+    """Start ``command`` in its own process group, output to ``log_path``, killed with its parent.
+
+    The child gets SIGKILL the moment the process that started it dies, however it dies;
+    it is also stopped at interpreter exit (:data:`LIVE`).
+    """
+    parent = os.getpid()
+    with Path(log_path).open("w") as log:
+        proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True, cwd=cwd,
+                                preexec_fn=lambda: _die_with_parent(parent))
+    LIVE.add(proc)
+    return proc
+
+
+def stop_group(proc: subprocess.Popen, grace_s: float = 10.0) -> None:
+    """SIGTERM ``proc``'s process group, SIGKILL what is left after ``grace_s``, and reap it."""
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=grace_s)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=5)
+    deadline = time.monotonic() + 5
+    while eng.group_members(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    LIVE.discard(proc)
+
+
+@atexit.register
+def _stop_all() -> None:
+    for proc in list(LIVE):
+        stop_group(proc, grace_s=3.0)
+
+
+def wait_ready(proc: subprocess.Popen, url: str, what: str, log_path: Path, timeout_s: float) -> None:
+    """Wait until ``url`` answers 200; raise PrometheusError with the log's tail if ``proc`` exits or times out."""
+    t0 = time.monotonic()
+    while True:
+        if proc.poll() is not None:
+            raise PrometheusError(f"{what} exited with code {proc.returncode} before it was ready on {url}; "
+                                  f"its last lines:\n{eng.tail(log_path)}")
+        if time.monotonic() - t0 > timeout_s:
+            raise PrometheusError(f"{what} was not ready on {url} within {timeout_s:.0f} s; its last lines:\n"
+                                  f"{eng.tail(log_path)}")
+        try:
+            if eng.http_get(url, 2.0)[0] == 200:
+                return
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.2)
 
 
 def version(prometheus: str | None = None) -> str:
@@ -67,9 +149,15 @@ def version(prometheus: str | None = None) -> str:
     return (out.stdout or out.stderr).splitlines()[0].strip() if (out.stdout or out.stderr) else "unknown"
 
 
-def config_yaml(targets: list[str], *, scrape_interval_s: float, job: str = "vllm",
-                rule_files: tuple[str, ...] = ("rules.yml",)) -> str:
-    """The prometheus.yml for scraping ``targets`` (``host:port``) every ``scrape_interval_s``.
+#: The scrape job of the engine in the runs made here: not "vllm", since the rules select no job.
+ENGINE_JOB = "engine"
+
+
+def config_yaml(targets: list[str], *, scrape_interval_s: float, job: str = ENGINE_JOB,
+                rule_files: tuple[str, ...] = ("rules.yml",),
+                extra_scrape_configs: tuple[dict[str, Any], ...] = ()) -> str:
+    """The prometheus.yml for scraping ``targets`` (``host:port``) every ``scrape_interval_s``,
+    and any ``extra_scrape_configs`` (the probe's, :func:`selfhost.live.probe.scrape_config`).
 
     >>> print(config_yaml(["127.0.0.1:8401"], scrape_interval_s=1))
     global:
@@ -79,7 +167,7 @@ def config_yaml(targets: list[str], *, scrape_interval_s: float, job: str = "vll
     rule_files:
     - rules.yml
     scrape_configs:
-    - job_name: vllm
+    - job_name: engine
       metrics_path: /metrics
       static_configs:
       - targets:
@@ -92,7 +180,8 @@ def config_yaml(targets: list[str], *, scrape_interval_s: float, job: str = "vll
     return yaml.safe_dump({
         "global": {"scrape_interval": interval, "evaluation_interval": interval, "scrape_timeout": interval},
         "rule_files": list(rule_files),
-        "scrape_configs": [{"job_name": job, "metrics_path": "/metrics", "static_configs": [{"targets": targets}]}],
+        "scrape_configs": [{"job_name": job, "metrics_path": "/metrics", "static_configs": [{"targets": targets}]},
+                           *extra_scrape_configs],
     }, sort_keys=False)
 
 
@@ -110,14 +199,17 @@ class PrometheusServer:
     scrape_interval_s : float
         Scrape and rule-evaluation interval [s], 1-2 s for an overload run.
     job : str
-        The job name (the rules select ``job="vllm"`` by default).
+        The engine's scrape job name (the rules select none).
+    extra_scrape_configs : tuple of dict
+        More scrape jobs (the probe's).
     workdir : Path
         Where the config, rules, data and log go (default: a new temporary folder,
         removed on exit).
     """
 
     def __init__(self, target: str, rules_text: str, port: int, *, scrape_interval_s: float = 1.0,
-                 job: str = "vllm", workdir: Path | None = None, startup_timeout_s: float = 60.0) -> None:
+                 job: str = ENGINE_JOB, workdir: Path | None = None, startup_timeout_s: float = 60.0,
+                 extra_scrape_configs: tuple[dict[str, Any], ...] = ()) -> None:
         if port not in PORT_RANGE:
             raise PrometheusError(f"port {port} is outside {PORT_RANGE.start}-{PORT_RANGE.stop - 1}")
         if not 0.1 <= scrape_interval_s <= 60:
@@ -125,6 +217,7 @@ class PrometheusServer:
         self.target = target.split("://", 1)[-1].rstrip("/")
         self.rules_text, self.port, self.job = rules_text, port, job
         self.scrape_interval_s, self.startup_timeout_s = scrape_interval_s, startup_timeout_s
+        self.extra_scrape_configs = tuple(extra_scrape_configs)
         self._own_workdir = workdir is None
         self.workdir = Path(workdir) if workdir else None
         self.proc: subprocess.Popen | None = None
@@ -163,36 +256,21 @@ class PrometheusServer:
         self.workdir.mkdir(parents=True, exist_ok=True)
         (self.workdir / "rules.yml").write_text(self.rules_text)
         (self.workdir / "prometheus.yml").write_text(
-            config_yaml([self.target], scrape_interval_s=self.scrape_interval_s, job=self.job))
+            config_yaml([self.target], scrape_interval_s=self.scrape_interval_s, job=self.job,
+                        extra_scrape_configs=self.extra_scrape_configs))
         check = subprocess.run([binary("promtool"), "check", "config", str(self.workdir / "prometheus.yml")],
                                capture_output=True, text=True, timeout=60)
         if check.returncode != 0:
             raise PrometheusError(f"promtool rejects the generated config or rules:\n{check.stdout}{check.stderr}")
-        t0 = time.monotonic()
-        with self.log_path.open("w") as log:
-            self.proc = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                                         cwd=self.workdir)
-        eng._LIVE.add(self.proc)  # killed at interpreter exit with the engines
-        while True:
-            if self.proc.poll() is not None:
-                raise PrometheusError(f"prometheus exited with code {self.proc.returncode} before it was ready "
-                                      f"on {self.base_url}; its last lines:\n{eng.tail(self.log_path)}")
-            if time.monotonic() - t0 > self.startup_timeout_s:
-                raise PrometheusError(f"prometheus was not ready on {self.base_url} within "
-                                      f"{self.startup_timeout_s:.0f} s; its last lines:\n{eng.tail(self.log_path)}")
-            try:
-                if eng.http_get(f"{self.base_url}/-/ready", 2.0)[0] == 200:
-                    return
-            except (OSError, ValueError):
-                pass
-            time.sleep(0.2)
+        self.proc = spawn(self.command(), self.log_path, self.workdir)
+        wait_ready(self.proc, f"{self.base_url}/-/ready", "prometheus", self.log_path, self.startup_timeout_s)
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
     def stop(self) -> None:
         if self.proc is not None:
-            eng._kill_group(self.proc, grace_s=10.0)
+            stop_group(self.proc, grace_s=10.0)
         if self._own_workdir and self.workdir is not None:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
@@ -233,7 +311,7 @@ class PrometheusServer:
         return self.api("alerts")["alerts"]
 
     def targets_up(self) -> bool:
-        """Whether every scrape target is up."""
+        """Whether every scrape target is up (a probe target is up when the exporter answers)."""
         active = self.api("targets")["activeTargets"]
         return bool(active) and all(t.get("health") == "up" for t in active)
 
