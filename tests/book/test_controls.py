@@ -18,6 +18,7 @@ import ast
 import functools
 import http.server
 import itertools
+import json
 import shutil
 import threading
 from dataclasses import replace
@@ -25,7 +26,7 @@ from dataclasses import replace
 import nbformat
 import pytest
 
-from selfhost import paths
+from selfhost import paths, plan
 from selfhost import plan_controls as pc
 from selfhost.book import controls as book_controls
 from selfhost.book import ledger
@@ -40,6 +41,24 @@ SHOTS = paths.BUILD / "screenshots"
 #: What the book's theme itself logs on every page (sphinx-thebe declares its URL twice; the
 #: pydata theme finds no stored theme mode): not the controls' concern.
 THEME_ERRORS = ("Identifier 'THEBE_JS_URL' has already been declared", "Got invalid theme mode")
+
+
+def deviations(seen: dict, exp: dict) -> list[float]:
+    """The relative differences of the browser's figures and curve points from lib's at one state (none when refused)."""
+    if exp["refused"]:
+        return []
+    p, sig, fig = exp["plan"], seen["signals"], seen["figures"]
+    pairs = [(sig["blended_usd_per_mtok"], p.reference.blended_usd_per_mtok),
+             (sig["api_usd_per_month"], p.reference.api_usd_per_month)]
+    pairs += [(cost, plan.api_usd_per_month(p.reference.blended_usd_per_mtok, v)) for v, cost in seen["api"]]
+    d = p.deployment
+    if d is not None:
+        pairs += [(fig["selfhost_usd_per_month"], d.selfhost_usd_per_month),
+                  (fig["capacity_tok_per_day"], d.capacity_tok_per_day)]
+        if p.reference.breakeven_tok_per_day is not None:
+            pairs.append((fig["breakeven_tok_per_day"], p.reference.breakeven_tok_per_day))
+        pairs += [(cost, plan.deployment_usd_per_month(d, v, p.traffic.peak_to_mean_x)) for v, cost in seen["selfhost"]]
+    return [abs(a - b) / abs(b) if b else abs(a) for a, b in pairs]
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -172,8 +191,10 @@ def test_the_controls_recompute_the_plan_in_the_browser_with_no_request(server):
     # Over the grid: every figure is lib's.
     assert len(out["states"]) == len(states)
     answers = set()
+    worst = 0.0
     for state, seen in zip(states, out["states"]):
         exp = expected(wide, apis, state)
+        worst = max([worst, *deviations(seen, exp)])
         try:
             check_figures(seen["figures"], seen["signals"], exp)
             check_curves(seen["selfhost"], seen["api"], exp)
@@ -181,6 +202,9 @@ def test_the_controls_recompute_the_plan_in_the_browser_with_no_request(server):
             raise AssertionError(f"at {state}: {exc}") from exc
         answers.add(seen["figures"]["answer"] if not exp["refused"] else "refused")
     assert answers == {"self-host", "api", "refused"}, "the grid should reach both answers and refusals"
+    (SHOTS / "plan-controls-parity.json").write_text(json.dumps(
+        {"states": len(states), "refused": sum(1 for s in states if pc.refusal(s)),
+         "max_relative_deviation": worst}))
 
     # The page's own inputs: typing, sliding, ticking and choosing change the figures alike.
     for (action, state), seen in zip(ui, out["ui"]):
