@@ -51,7 +51,7 @@ _STYLE = """<style>
 .selfhost-controls .vega-bind-name {min-width: 11em;}
 .selfhost-controls input[type=number] {width: 9em;}
 .selfhost-controls input:invalid {outline: 2px solid #d95f02;}
-.selfhost-controls select {max-width: 18em;}
+.selfhost-controls select {max-width: 100%;}
 .selfhost-controls .vega-bind:has(select) {grid-column: 1 / -1;}
 </style>"""
 
