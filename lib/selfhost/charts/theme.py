@@ -10,7 +10,9 @@ emits two representations of each chart:
   is never involved.
 
 The container's id is a hash of the spec, so a chart's output is the same on every run
-(no random ids to sanitize before nbval compares outputs).
+(no random ids to sanitize before nbval compares outputs). Each drawn chart's vega view
+is kept in ``window.selfhostViews[id]``, so that a test (or a reader's console) can read
+and set its signals.
 """
 
 from __future__ import annotations
@@ -44,7 +46,13 @@ _HTML = """<div class="selfhost-chart" id="{id}"></div>
 (function () {{
   var spec = {spec};
   function draw() {{
-    if (window.vegaEmbed) {{ window.vegaEmbed("#{id}", spec, {{"actions": false, "renderer": "svg"}}); }}
+    if (window.vegaEmbed) {{
+      window.vegaEmbed("#{id}", spec, {{"actions": false, "renderer": "svg"}}).then(function (result) {{
+        (window.selfhostViews = window.selfhostViews || {{}})["{id}"] = result.view;
+      }}).catch(function (error) {{
+        document.getElementById("{id}").textContent = "(chart: " + error + ")";
+      }});
+    }}
     else {{ document.getElementById("{id}").textContent = "(chart: the vega bundle did not load)"; }}
   }}
   if (document.readyState === "complete") {{ draw(); }} else {{ window.addEventListener("load", draw); }}
