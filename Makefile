@@ -68,3 +68,9 @@ overload: $(STAMP) test-deps
 
 clean:
 	rm -rf _build book/analyses book/ledger.md
+
+# Re-derive the traffic summaries in data/traffic/ from the raw traces (never committed):
+# /work/shared/traces by default, or make traffic TRACES=DIR.
+.PHONY: traffic
+traffic: $(STAMP)
+	$(PY) -c "import sys; from selfhost.data.traffic import derive_all; [print(p) for p in derive_all(sys.argv[1] if len(sys.argv) > 1 else None)]" $(TRACES)
