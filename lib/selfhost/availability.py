@@ -11,7 +11,10 @@ Assumptions, named once here and repeated where they matter:
   seconds of errors before traffic moves (detection + switch), on top of the time when
   nothing at all is up.
 - **Steady state.** Availability is the long-run fraction of time up; budgets are
-  averages over a year or a month.
+  averages over a year or a month. The month here is a twelfth of the average calendar
+  year (365.2425 days / 12: 43,829 minutes), the month an SLA's uptime is counted over,
+  not the 730-hour billing month of the cost pages (43,800 minutes): the two differ by
+  0.07%.
 
 References
 ----------
@@ -24,15 +27,16 @@ References
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 
 import pandas as pd
 
 from selfhost.errors import ParameterError
 from selfhost.params import check_int, check_number
+from selfhost.robustness import sensitivity
 from selfhost.units import MINUTES_PER_MONTH, MINUTES_PER_YEAR, SECONDS_PER_YEAR
-from selfhost.verdicts import CONDITIONAL, FAILS, HOLDS, Verdict
+from selfhost.verdicts import CONDITIONAL, FAILS, HOLDS, Evidence, Verdict
 
 
 def _check_availability(name: str, value: float) -> float:
@@ -297,3 +301,51 @@ def downtime_chart_table(table: pd.DataFrame, target: float) -> pd.DataFrame:
     out["deployment"] = [f"{r} replica(s), {z} zone(s)" for r, z in zip(out["replicas"], out["zones"])]
     out["meets_target"] = out["availability"] >= target
     return out
+
+
+# ---------------------------------------------------------------------- the C16 case and what flips it
+@dataclass(frozen=True)
+class AvailabilityCase:
+    """Everything the C16 verdict is computed from (the page's parameters, resolved)."""
+
+    selfhost_target: float
+    api_target: float
+    replica_availability: float
+    zone_availability: float
+    replica_failures_per_year: float
+    failover_s: float
+    api_availabilities: tuple[float, ...]
+    api_outages_per_year: float
+    max_replicas: int = 8
+    max_zones: int = 3
+
+    @property
+    def single(self) -> Deployment:
+        return Deployment(1, 1, self.replica_availability, self.zone_availability, self.replica_failures_per_year,
+                          self.failover_s)
+
+    @property
+    def needed(self) -> Deployment | None:
+        return smallest_deployment(self.selfhost_target, self.replica_availability, self.zone_availability,
+                                   self.replica_failures_per_year, self.failover_s, self.max_replicas, self.max_zones)
+
+    @property
+    def api_failover(self) -> float:
+        """Two APIs (the two most available) behind failover [1]."""
+        best = sorted(self.api_availabilities, reverse=True)[:2]
+        return failover_availability(best, self.api_outages_per_year, self.failover_s)
+
+    def verdict(self) -> Verdict:
+        return c16_verdict(self.selfhost_target, self.api_target, self.single, self.needed, self.api_failover)
+
+
+def c16_assess(case: AvailabilityCase, ranges: Mapping[str, tuple[float, float, str]],
+               evidence: Sequence[Evidence] = ()) -> Verdict:
+    """The C16 verdict with what flips it: each of ``ranges`` (a field of :class:`AvailabilityCase` ->
+    (low, high, source)) held over its range, the others fixed."""
+    flips = []
+    for name, (low, high, source) in ranges.items():
+        baseline = getattr(case, name)
+        flips.append(sensitivity(name, lambda v, n=name: replace(case, **{n: v}).verdict().verdict, baseline, low,
+                                 high, source, steps=24))
+    return case.verdict().with_(sensitivity=tuple(flips), evidence=tuple(evidence))
