@@ -282,8 +282,8 @@ def c16_verdict(
     figures["zones_count"] = needed.zones
     conditions = (
         f"at least {needed.replicas} replicas in {needed.zones} zone(s), each able to carry the full load, with "
-        f"failover within {needed.failover_s:g} s: {needed.replicas}x the GPUs of the cost pages (their break-even "
-        f"scales by {needed.replicas}x)",
+        f"failover within {needed.failover_s:g} s: {needed.replicas}x the GPUs of one replica, whatever the volume "
+        "(on the cost pages, min_replicas)",
         "'zero external dependency' holds only on owned hardware; rented GPUs depend on their cloud's zones",
         f"API failover is not capped at the article's {100 * api_target:g}%: {api_text}; correlated outages are "
         "what bring it down",
@@ -345,7 +345,78 @@ def c16_assess(case: AvailabilityCase, ranges: Mapping[str, tuple[float, float, 
     (low, high, source)) held over its range, the others fixed."""
     flips = []
     for name, (low, high, source) in ranges.items():
-        baseline = getattr(case, name)
-        flips.append(sensitivity(name, lambda v, n=name: replace(case, **{n: v}).verdict().verdict, baseline, low,
-                                 high, source, steps=24))
+        if name == "api_availabilities":  # every API at one uptime; the baseline the two best ones' mean
+            best = sorted(case.api_availabilities, reverse=True)[:2]
+            baseline = sum(best) / len(best)
+
+            def decide(v: float) -> str:
+                return replace(case, api_availabilities=(v,) * len(case.api_availabilities)).verdict().verdict
+        else:
+            baseline = getattr(case, name)
+
+            def decide(v: float, n: str = name) -> str:
+                return replace(case, **{n: v}).verdict().verdict  # type: ignore[arg-type]
+        flips.append(sensitivity(name, decide, baseline, low, high, source, steps=24))
     return case.verdict().with_(sensitivity=tuple(flips), evidence=tuple(evidence))
+
+
+def default_ranges(instance_sla: float, region_sla: float, api_observed: Sequence[float]) -> dict[str, tuple[float, float, str]]:
+    """The plausible range of each C16 input, with its source: the dated figures where there are any
+    (``data/availability.csv``), stated assumptions otherwise."""
+    return {
+        "replica_availability": (min(0.99, instance_sla), max(0.999, instance_sla),
+                                 f"a GPU replica below the {instance_sla:.1%} single-instance SLA (GPU, driver and "
+                                 "engine faults) up to 99.9%: assumption around data/availability.csv"),
+        "zone_availability": (0.999, max(0.99999, region_sla),
+                              f"a zone from 99.9% to 99.999% (a region-level SLA: {region_sla:.2%}, "
+                              "data/availability.csv)"),
+        "replica_failures_per_year": (1.0, 52.0, "a replica failing once a year to weekly: assumption"),
+        "failover_s": (5.0, 300.0, "health checks of seconds to a manual switch of minutes: assumption"),
+        "api_outages_per_year": (4.0, 52.0, "the primary API failing quarterly to weekly: assumption"),
+        "api_availabilities": (min(api_observed), max(api_observed), "observed 90-day API uptime, data/availability.csv"),
+    }
+
+
+# ---------------------------------------------------------------------- what the page shows
+def figure(table: pd.DataFrame, item: str, kind: str) -> float:
+    """One availability figure of ``data/availability.csv`` by its item and kind [1]."""
+    rows = table[(table["item"] == item) & (table["kind"] == kind)]
+    if rows.empty:
+        raise ParameterError("item", item, f"an item of kind {kind!r} in data/availability.csv")
+    return float(rows["availability"].iloc[0])
+
+
+def observed_availabilities(table: pd.DataFrame) -> dict[str, float]:
+    """Provider -> observed API uptime (the ``observed`` rows), most available first [1]."""
+    rows = table[table["kind"] == "observed"].sort_values("availability", ascending=False)
+    if rows.empty:
+        raise ParameterError("kind", "observed", "at least one observed API uptime in data/availability.csv")
+    return dict(zip(rows["provider"], rows["availability"].astype(float)))
+
+
+def observed_table(table: pd.DataFrame) -> pd.DataFrame:
+    """The observed API uptimes with their downtime per year and the copy they were read from."""
+    rows = table[table["kind"] == "observed"].sort_values("availability", ascending=False)
+    return pd.DataFrame({"provider": rows["provider"], "availability_share": rows["availability"],
+                         "downtime_min_per_year": [(1 - a) * MINUTES_PER_YEAR for a in rows["availability"]],
+                         "copy_date": rows["copy_date"] if "copy_date" in rows else None})
+
+
+def replica_cost_figures(single: Deployment, needed: Deployment | None, gpu_usd_per_hour: float) -> dict[str, float]:
+    """One replica's availability, the replicas the target needs and what their GPUs cost a month [USD/month]."""
+    from selfhost.units import HOURS_PER_MONTH
+
+    replicas = needed.replicas if needed else 0
+    return {"single_replica_pct": 100 * single.availability, "needed_replicas_count": replicas,
+            "needed_gpu_usd_per_month": check_number("gpu_usd_per_hour", gpu_usd_per_hour, gt=0) * max(replicas, 1)
+            * HOURS_PER_MONTH}
+
+
+def data_evidence_text(table: pd.DataFrame) -> str:
+    """The availability figures a verdict rests on, with the dates of their copies."""
+    dated = sorted(d.isoformat() for d in table.get("copy_date", pd.Series(dtype=object)) if d is not None and d == d)
+    read = sorted({d.isoformat() for d in table["retrieved"]})
+    copies = f"copies dated {', '.join(dated)}" if dated else "copies undated"
+    undated = len(table) - len(dated)
+    return (f"{len(table)} availability figures from data/availability.csv ({copies}"
+            + (f", {undated} undated" if dated and undated else "") + f"; read {', '.join(read)})")

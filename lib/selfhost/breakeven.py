@@ -561,6 +561,11 @@ def near_verdict(claim_id: str, prices: Sequence[ApiPrice], case: CostCase, arti
     return Verdict(claim_id, outcome, reason, figures, tuple(conditions))
 
 
+def _usd(value: float) -> str:
+    """Dollars with the sign before the symbol: ``-$19,200``."""
+    return f"-${-value:,.0f}" if value < 0 else f"${value:,.0f}"
+
+
 def _span(values: Iterable[float]) -> str:
     vals = list(values)
     finite = [v for v in vals if math.isfinite(v)]
@@ -848,10 +853,10 @@ def c06_verdict(prices: Sequence[ApiPrice], thresholds_usd_per_month: Mapping[st
         ok = c06_consistent(table, tier, assumed_ops_usd_per_month, tolerance_x)
         parts.append(f"${spend:,.0f}/month ({tier}) buys {vol.min() / 1e6:,.1f}M to {vol.max() / 1e6:,.1f}M tokens/day, "
                      f"which needs {gpus.min():,.0f} to {gpus.max():,.0f} GPUs at its peak, so it implies "
-                     f"${implied.min():,.0f} to ${implied.max():,.0f}/month of overhead "
+                     f"{_usd(implied.min())} to {_usd(implied.max())}/month of overhead "
                      f"({'consistent' if ok else 'not consistent'} with the assumed)")
         if ok:
-            conditions.append(f"the {tier} threshold: operating overhead near ${implied.median():,.0f}/month")
+            conditions.append(f"the {tier} threshold: operating overhead near {_usd(implied.median())}/month")
     reason = ("; ".join(parts) + f" (assumed ${assumed_ops_usd_per_month:,.0f}/month, within {tolerance_x:g}x counts; "
               f"{case.describe()}).")
     if outcome == CONDITIONAL:
@@ -899,3 +904,115 @@ def median_price(prices: Sequence[ApiPrice], input_share: float) -> float:
 def monthly_days() -> float:
     """Days in the 730-hour billing month the pages use [day/month]."""
     return DAYS_PER_MONTH
+
+
+def worked_example(case: CostCase, input_usd_per_mtok: float, output_usd_per_mtok: float,
+                   cached_input_usd_per_mtok: float | None = None) -> dict[str, float | int | str]:
+    """The break-even of ``case`` against one API given by its prices, with every term a page shows.
+
+    Keys: ``blended_usd_per_mtok``, ``replica_usd_per_month``, ``ops_usd_per_month``,
+    ``gpus_per_replica_count``, ``min_replicas_count``, ``replica_capacity_tok_per_day`` (``inf``: no
+    limit), ``peak_to_mean_x``, ``first_breakeven_tok_per_day``, ``breakeven_tok_per_day``,
+    ``breakeven_replicas_count`` (the replicas the break-even volume needs), ``days_per_month``,
+    ``hours_per_month``, ``deployment`` (its label), ``weight_dtype``.
+    """
+    t = case.traffic
+    blended = costs.blended_usd_per_mtok(input_usd_per_mtok, output_usd_per_mtok, t.input_share,
+                                         cached_input_usd_per_mtok, t.cached_share if cached_input_usd_per_mtok else 0.0)
+    blended *= case.api_price_x
+    d = case.deployment
+    b = d.breakeven(blended, t.peak_to_mean_x)
+    cap = d.replica_capacity_tok_per_day
+    out: dict[str, float | int | str] = {
+        "blended_usd_per_mtok": blended, "replica_usd_per_month": d.replica_usd_per_month,
+        "ops_usd_per_month": d.ops_usd_per_month, "gpus_per_replica_count": d.gpus_per_replica,
+        "min_replicas_count": d.min_replicas, "replica_capacity_tok_per_day": math.inf if cap is None else cap,
+        "peak_to_mean_x": t.peak_to_mean_x, "first_breakeven_tok_per_day": b.first_tok_per_day,
+        "breakeven_tok_per_day": b.lasting_tok_per_day, "days_per_month": DAYS_PER_MONTH,
+        "hours_per_month": costs.HOURS_PER_MONTH, "deployment": d.label,
+        "weight_dtype": case.fit.weight_dtype if case.fit else "–",
+        "gpu_usd_per_hour": case.gpu_usd_per_hour,
+    }
+    out["breakeven_replicas_count"] = (d.replicas_for(t.at(b.lasting_tok_per_day)) if b.crosses and d.serves else 0)
+    return out
+
+
+def worked_example_markdown(example: Mapping[str, float | int | str]) -> str:
+    """The worked example as one sentence with its numbers, for a page (the formula with the page's numbers)."""
+    cap = float(example["replica_capacity_tok_per_day"])
+    be_tok = float(example["breakeven_tok_per_day"])
+    cap_text = ("a replica serves any volume" if math.isinf(cap) else
+                f"a replica serves at most {cap / 1e6:,.1f}M tokens/day within the latency target")
+    result = ("**no volume breaks even**" if math.isinf(be_tok) else
+              f"**break-even {be_tok / 1e6:,.2f}M tokens/day** ({example['breakeven_replicas_count']} replica(s))")
+    return (f"{example['deployment']}: {example['gpus_per_replica_count']} GPU(s) x "
+            f"${float(example['gpu_usd_per_hour']):,.2f}/h x {float(example['hours_per_month']):,.0f} h = "
+            f"${float(example['replica_usd_per_month']):,.0f}/month a replica, plus "
+            f"${float(example['ops_usd_per_month']):,.0f}/month of operations; {cap_text}, provisioned for a peak "
+            f"{float(example['peak_to_mean_x']):.2g}x the mean. Against ${float(example['blended_usd_per_mtok']):,.2f}"
+            f"/Mtok x {float(example['days_per_month']):,.2f} days: {result}.")
+
+
+def breakeven_long(table: pd.DataFrame, scenarios: Mapping[str, str]) -> pd.DataFrame:
+    """:func:`breakeven_table` in long form for :func:`selfhost.charts.costs.breakeven_chart`:
+    ``model``, ``scenario`` (a key of ``scenarios``), ``breakeven_tok_per_day`` (its column)."""
+    frames = [pd.DataFrame({"model": table["model"], "scenario": label, "breakeven_tok_per_day": table[column]})
+              for label, column in scenarios.items()]
+    return pd.concat(frames, ignore_index=True)
+
+
+def numbers_price(input_usd_per_mtok: float, output_usd_per_mtok: float,
+                  cached_input_usd_per_mtok: float | None = None, label: str = "this page's API") -> ApiPrice:
+    """An API given by its prices alone (a page's parameters), as an :class:`~selfhost.prices.ApiPrice`."""
+    import datetime as dt
+
+    return ApiPrice("parameters", label, "frontier", "current", input_usd_per_mtok, output_usd_per_mtok,
+                    cached_input_usd_per_mtok, "the page's parameters", dt.date(1970, 1, 1))
+
+
+def tco_traffic_table(prices: Sequence[ApiPrice], case: CostCase, volume_tok_per_day: float,
+                      traffics: Mapping[str, costs.Traffic]) -> pd.DataFrame:
+    """C05 under each traffic: the self-host cost at the volume, the replicas its peak needs, the mean
+    utilisation, and how many APIs cost less. Columns: ``traffic``, ``selfhost_usd_per_month``,
+    ``replicas_count``, ``utilisation_share``, ``api_wins_count``, ``apis_count``."""
+    rows = []
+    for label, traffic in traffics.items():
+        t = tco_table(prices, replace(case, traffic=traffic), volume_tok_per_day)
+        rows.append({"traffic": label, "selfhost_usd_per_month": float(t["selfhost_usd_per_month"].iloc[0]),
+                     "replicas_count": int(t["replicas_count"].iloc[0]),
+                     "utilisation_share": float(t["utilisation_share"].iloc[0]),
+                     "api_wins_count": int(t["api_wins"].sum()), "apis_count": len(t)})
+    return pd.DataFrame(rows)
+
+
+def monthly_figures(case: CostCase, volume_tok_per_day: float) -> dict[str, float | int | str]:
+    """What the deployment of ``case`` costs and provisions at a volume, as named figures for a page."""
+    m = case.deployment.monthly(case.traffic.at(volume_tok_per_day))
+    return {"volume_tok_per_day": volume_tok_per_day, "replicas_count": m.replicas_count, "gpus_count": m.gpus_count,
+            "gpu_usd_per_month": m.gpu_usd_per_month, "ops_usd_per_month": m.ops_usd_per_month,
+            "selfhost_usd_per_month": m.total_usd_per_month,
+            "utilisation_share": m.utilisation_share if m.utilisation_share is not None else math.nan,
+            "selfhost_usd_per_mtok": m.usd_per_mtok if m.usd_per_mtok is not None else math.nan,
+            "deployment": case.deployment.label}
+
+
+def tier_extremes(prices: Sequence[ApiPrice], case: CostCase) -> dict[str, ApiPrice]:
+    """The cheapest and dearest API of each tier (for a chart): ``"<key>"`` -> price."""
+    out: dict[str, ApiPrice] = {}
+    for tier in sorted({p.tier for p in prices}):
+        members = sorted((p for p in prices if p.tier == tier), key=case.blended_usd_per_mtok)
+        for p in (members[0], members[-1]):
+            out[p.key] = p
+    return out
+
+
+def threshold_figures(table: pd.DataFrame, tier: str) -> dict[str, float]:
+    """A tier's spend-threshold range: volumes bought, GPUs they take, implied overhead (min and max)."""
+    rows = table[table["tier"] == tier]
+    if rows.empty:
+        raise ParameterError("tier", tier, "a tier with prices in the table")
+    return {"volume_min_tok_per_day": float(rows["volume_tok_per_day"].min()),
+            "volume_max_tok_per_day": float(rows["volume_tok_per_day"].max()),
+            "gpus_min_count": float(rows["gpus_count"].min()), "gpus_max_count": float(rows["gpus_count"].max()),
+            "implied_ops_min_usd_per_month": float(rows["implied_ops_usd_per_month"].min()),
+            "implied_ops_max_usd_per_month": float(rows["implied_ops_usd_per_month"].max())}

@@ -359,3 +359,10 @@ def c01_assess(parted: list[Disagreement], profiles: int, prices: Sequence[ApiPr
                     "data/api_prices.csv: batch prices (about half) to list prices"),
     )
     return base.with_(sensitivity=flips, evidence=tuple(evidence))
+
+
+def price_evidence(prices: Sequence[ApiPrice]) -> Evidence:
+    """The dated prices the gate volumes rest on."""
+    from selfhost.prices import copy_dates
+
+    return Evidence("data", f"{len(prices)} current frontier API prices from data/api_prices.csv ({copy_dates(prices)})")
