@@ -135,7 +135,6 @@ def test_non_positive_api_price_is_refused():
 
 # --- the one cost model: replicas stepped by capacity, peak provisioning ---------------------
 
-import math  # noqa: E402
 
 from selfhost.costs import Deployment, Traffic, api_usd_per_month  # noqa: E402
 from selfhost.units import HOURS_PER_MONTH  # noqa: E402

@@ -13,7 +13,7 @@ from selfhost.data.prices import load_api_prices, load_gpu_prices
 from selfhost.errors import DataError, ParameterError
 
 sys.path.insert(0, str(Path(__file__).parent))
-import genai_cross_check  # noqa: E402
+import genai_cross_check
 
 
 def _rewrite(data_dir, old, new, name="gpu_prices.csv", checked_in=False):

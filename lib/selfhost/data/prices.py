@@ -17,8 +17,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from selfhost.breakeven import (CostCase, CostRanges, ServingSetup, cheapest_gpu_prices, gpu_price_range,
-                                one_engineer_usd_per_month, trace_ranges, traffic_from_summary)
+from selfhost.breakeven import (
+    CostCase,
+    CostRanges,
+    ServingSetup,
+    cheapest_gpu_prices,
+    gpu_price_range,
+    one_engineer_usd_per_month,
+    trace_ranges,
+    traffic_from_summary,
+)
 from selfhost.costs import Traffic
 from selfhost.data.tables import load_rows, table_path
 from selfhost.errors import DataError
