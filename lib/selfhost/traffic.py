@@ -51,7 +51,9 @@ from dataclasses import MISSING, asdict, dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
+from selfhost.costs import blended_usd_per_mtok, breakeven_tok_per_day
 from selfhost.errors import DataError, ParameterError
 from selfhost.params import check_int, check_number
 
@@ -180,7 +182,9 @@ class PrefixCache:
     computes its last token (so at most ``(input_tok - 1) // block_tok`` blocks hit).
     After the request, its full blocks are in the cache.
 
-    ``capacity_tok=None`` is an unlimited cache; otherwise it holds
+    ``capacity_tok=None`` is an unlimited cache (its memory grows with the distinct blocks
+    of the trace, about 60 bytes each: a trace of 10 million distinct blocks needs about
+    0.6 GB); otherwise it holds
     ``capacity_tok // block_tok`` blocks and evicts the least recently used, a prompt's
     last blocks before its first (vLLM queues a finished request's blocks tail first).
 
@@ -202,7 +206,8 @@ class PrefixCache:
         if capacity_tok is not None:
             self.capacity_tok = check_int("capacity_tok", capacity_tok, ge=1)
             self.capacity_blocks = self.capacity_tok // self.block_tok
-        self.blocks: OrderedDict[int, None] = OrderedDict()
+        self.blocks: OrderedDict[int, None] = OrderedDict()  # a bounded cache, least recent first
+        self.seen: set[int] = set()  # an unlimited cache
         self.hit_tok = 0
         self.query_tok = 0
 
@@ -211,12 +216,12 @@ class PrefixCache:
         blocks = self.blocks
         full = min(len(hash_ids), input_tok // self.block_tok)
         hittable = min(full, (input_tok - 1) // self.block_tok)
+        held = self.seen if self.capacity_blocks is None else blocks
         hit = 0
-        while hit < hittable and hash_ids[hit] in blocks:
+        while hit < hittable and hash_ids[hit] in held:
             hit += 1
         if self.capacity_blocks is None:
-            for block in hash_ids[hit:full]:
-                blocks[block] = None
+            self.seen.update(hash_ids[hit:full])
         else:
             # Most recently used last; the prompt's first block ends up most recent.
             for block in reversed(hash_ids[:full]):
@@ -589,3 +594,351 @@ def summarize(
         licence=licence,
         citation=citation,
     )
+
+
+# ---------------------------------------------------------------------- a slice to replay
+@dataclass(frozen=True)
+class TraceRequest:
+    """One request of a trace: arrival [s], input and output tokens [tok], prefix-block ids."""
+
+    arrival_s: float
+    input_tok: int
+    output_tok: int
+    hash_ids: tuple[int, ...] = ()
+
+
+def scale_requests(
+    requests: Sequence[TraceRequest],
+    *,
+    time_stretch_x: float = 1.0,
+    block_tok_from: int = MOONCAKE_BLOCK_TOK,
+    block_tok_to: int = VLLM_CPU_BLOCK_TOK,
+    max_input_tok: int | None = None,
+    output_scale_x: float | None = None,
+    max_output_tok: int | None = None,
+    id_offset: int = 0,
+) -> list[TraceRequest]:
+    """A slice of a trace scaled to what a small engine can serve, its prefix structure kept.
+
+    Each block of ``block_tok_from`` tokens becomes one of ``block_tok_to`` tokens, so
+    lengths scale by ``block_tok_to / block_tok_from`` and every source block maps to one
+    engine block (two prompts share engine block i exactly when they shared source block i).
+    A prompt is then cut to ``max_input_tok`` at a block boundary (dropping its last blocks,
+    never its shared first ones); blocks without an id (a trace without hashes) get ids no
+    other request has. Outputs scale by ``output_scale_x`` (default: the length scale) and are
+    cut to ``max_output_tok`` (at least 1). Arrival times are multiplied by
+    ``time_stretch_x`` (> 1 slows the traffic down). ``id_offset`` is added to every id, so two
+    replays on one server share no block.
+
+    Examples
+    --------
+    >>> reqs = [TraceRequest(0.0, 1024, 400, (0, 1)), TraceRequest(0.5, 1300, 8, (0, 2, 3))]
+    >>> [(r.arrival_s, r.input_tok, r.output_tok, r.hash_ids) for r in scale_requests(reqs, time_stretch_x=4)]
+    [(0.0, 256, 100, (0, 1)), (2.0, 325, 2, (0, 2, 3))]
+    >>> scale_requests(reqs, max_input_tok=200, block_tok_to=128)[1].hash_ids
+    (0, 2)
+    """
+    check_number("time_stretch_x", time_stretch_x, gt=0)
+    block_tok_from = check_int("block_tok_from", block_tok_from, ge=1)
+    block_tok_to = check_int("block_tok_to", block_tok_to, ge=1)
+    length_x = block_tok_to / block_tok_from
+    out_x = length_x if output_scale_x is None else check_number("output_scale_x", output_scale_x, gt=0)
+    fresh = max((max(r.hash_ids) for r in requests if r.hash_ids), default=-1) + 1
+    scaled = []
+    for r in requests:
+        inp = max(1, round(r.input_tok * length_x))
+        if max_input_tok is not None:
+            inp = min(inp, check_int("max_input_tok", max_input_tok, ge=1))
+        blocks = math.ceil(inp / block_tok_to)
+        ids = list(r.hash_ids[:blocks])
+        while len(ids) < blocks:
+            ids.append(fresh)
+            fresh += 1
+        out = max(1, round(r.output_tok * out_x))
+        if max_output_tok is not None:
+            out = min(out, check_int("max_output_tok", max_output_tok, ge=1))
+        scaled.append(TraceRequest(r.arrival_s * time_stretch_x, inp, out, tuple(i + id_offset for i in ids)))
+    return scaled
+
+
+def predicted_hit_share(requests: Sequence[TraceRequest], block_tok: int, capacity_tok: int | None = None) -> float:
+    """Share of the requests' input tokens a prefix cache of ``capacity_tok`` tokens serves, in arrival order [1].
+
+    >>> predicted_hit_share([TraceRequest(0, 8, 1, (1, 2)), TraceRequest(1, 8, 1, (1, 3))], 4)
+    0.25
+    """
+    cache = PrefixCache(block_tok, capacity_tok)
+    for r in requests:
+        cache.serve(r.input_tok, r.hash_ids)
+    share = cache.hit_share()
+    if share is None:
+        raise DataError("replay slice", "no requests")
+    return share
+
+
+# ---------------------------------------------------------------------- what the page shows
+#: Labels of the article's assumptions, as the page's table rows name them.
+ARTICLE_ROW = "the article's assumption"
+
+
+def rate_frame(summaries: Sequence[TrafficSummary]) -> pd.DataFrame:
+    """Requests per window over time, each trace's as a multiple of its own mean (one row per window).
+
+    Columns: ``trace``, ``minute`` (window start, minutes from the first arrival),
+    ``requests_count`` and ``rate_to_mean_x`` (the window's count over the mean count).
+    """
+    rows = []
+    for s in summaries:
+        counts = s.rate_requests_count
+        mean = sum(counts) / len(counts) if counts else 0.0
+        for i, count in enumerate(counts):
+            rows.append({"trace": s.name, "minute": i * s.rate_window_s / 60.0, "requests_count": count,
+                         "rate_to_mean_x": count / mean if mean else None})
+    return pd.DataFrame(rows, columns=["trace", "minute", "requests_count", "rate_to_mean_x"])
+
+
+def length_frame(summaries: Sequence[TrafficSummary]) -> pd.DataFrame:
+    """Length distributions: the share of each trace's requests per length bin, inputs and outputs.
+
+    Columns: ``trace``, ``direction`` (``input`` or ``output``), ``length_tok`` (the bin's lower
+    edge), ``upper_tok`` and ``requests_share`` (of the trace's requests).
+    """
+    rows = []
+    for s in summaries:
+        edges = s.length_edges_tok
+        for direction, counts in (("input", s.input_length_counts), ("output", s.output_length_counts)):
+            for low, high, count in zip(edges[:-1], edges[1:], counts):
+                if count:
+                    rows.append({"trace": s.name, "direction": direction, "length_tok": low, "upper_tok": high,
+                                 "requests_share": count / s.requests_count})
+    return pd.DataFrame(rows, columns=["trace", "direction", "length_tok", "upper_tok", "requests_share"])
+
+
+def peak_frame(summaries: Sequence[TrafficSummary]) -> pd.DataFrame:
+    """Peak-to-mean of the request and token rates per window length (one row per trace, window, rate)."""
+    rows = []
+    for s in summaries:
+        for what, by_window in (("requests", s.peak_to_mean_by_window), ("tokens", s.token_peak_to_mean_by_window)):
+            for window, ratio in by_window.items():
+                if ratio is not None:
+                    rows.append({"trace": s.name, "rate": what, "window_s": window, "peak_to_mean_x": ratio})
+    return pd.DataFrame(rows, columns=["trace", "rate", "window_s", "peak_to_mean_x"])
+
+
+def assumptions_frame(summaries: Sequence[TrafficSummary], article_input_share: float, window_s: int) -> pd.DataFrame:
+    """The article's three assumptions (row one) against each trace: input share, burstiness, prefix reuse.
+
+    The article assumes a 70/30 split (``article_input_share``), a GPU busy around the clock
+    at a steady rate (peak-to-mean 1, utilisation 100%) and, for RadixAttention's 6.4x,
+    "prefix-heavy" workloads (it gives no share). ``window_s`` must be a window every summary
+    counted (:data:`WINDOWS_S` or its ``window_s``).
+    """
+    check_number("article_input_share", article_input_share, gt=0, lt=1)
+    rows = [{"trace": ARTICLE_ROW, "requests_count": None, "duration_s": None,
+             "input_share": article_input_share, "peak_to_mean_x": 1.0, "token_peak_to_mean_x": 1.0,
+             "peak_provisioned_utilisation_share": 1.0, "prefix_hit_share": None, "input_p50_tok": None,
+             "output_p50_tok": None}]
+    for s in summaries:
+        if window_s not in s.peak_to_mean_by_window:
+            raise ParameterError("window_s", window_s, f"a window the summaries counted: {sorted(s.peak_to_mean_by_window)}")
+        ratio = s.peak_to_mean_by_window[window_s]
+        rows.append({"trace": s.name, "requests_count": s.requests_count, "duration_s": s.duration_s,
+                     "input_share": s.input_share, "peak_to_mean_x": ratio,
+                     "token_peak_to_mean_x": s.token_peak_to_mean_by_window[window_s],
+                     "peak_provisioned_utilisation_share": None if ratio is None else 1 / ratio,
+                     "prefix_hit_share": s.prefix_hit_share, "input_p50_tok": s.input_tok_quantiles.get("p50"),
+                     "output_p50_tok": s.output_tok_quantiles.get("p50")})
+    return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True)
+class ApiSide:
+    """The prices one API charges [USD/Mtok]; ``cached_input_usd_per_mtok`` None where it prices no cache hits."""
+
+    name: str
+    input_usd_per_mtok: float
+    output_usd_per_mtok: float
+    cached_input_usd_per_mtok: float | None = None
+
+
+def breakeven_effects(
+    summaries: Sequence[TrafficSummary],
+    apis: Sequence[ApiSide],
+    *,
+    gpu_usd_per_hour: float,
+    article_input_share: float,
+    window_s: int = DEFAULT_WINDOW_S,
+) -> pd.DataFrame:
+    """What each trace's traffic does to the break-even against each API, relative to the article's split.
+
+    For each API and each trace (and the article's assumption first):
+
+    - ``blended_usd_per_mtok``: the API's price at the trace's input share
+      (:func:`selfhost.costs.blended_usd_per_mtok`);
+    - ``breakeven_tok_per_day`` (:func:`selfhost.costs.breakeven_tok_per_day`, one GPU, no
+      operating cost) and ``breakeven_vs_article_x``, its ratio to the break-even at the
+      article's split: break-even volume is inversely proportional to the blended price;
+    - with the trace's prefix-cache hit share billed at the API's cached-input price (where the
+      API prices cache hits and the trace has hashes): ``cached_blended_usd_per_mtok``,
+      ``cached_breakeven_vs_article_x``;
+    - ``peak_capacity_at_breakeven_tok_per_day``: the capacity a deployment provisioned for the
+      peak needs to serve the break-even volume, ``breakeven x peak_to_mean_x`` (at ``window_s``);
+      one GPU serves the break-even volume only if its capacity reaches that.
+
+    Examples
+    --------
+    Sonnet ($3 / $15) at the article's 70/30 and at 97% input:
+
+    >>> s = summarize(_example_accumulator(0.97), "t")
+    >>> table = breakeven_effects([s], [ApiSide("sonnet", 3, 15)], gpu_usd_per_hour=2.5, article_input_share=0.7)
+    >>> [round(v, 2) for v in table["breakeven_vs_article_x"]]
+    [1.0, 1.96]
+    """
+
+    check_number("gpu_usd_per_hour", gpu_usd_per_hour, gt=0)
+    rows = []
+    for api in apis:
+        article_blend = blended_usd_per_mtok(api.input_usd_per_mtok, api.output_usd_per_mtok, article_input_share)
+        article_be = breakeven_tok_per_day(gpu_usd_per_hour, article_blend)
+        cases: list[tuple[str, float, float | None, float | None]] = [(ARTICLE_ROW, article_input_share, None, 1.0)]
+        cases += [(s.name, s.input_share, s.prefix_hit_share, s.peak_to_mean_by_window.get(window_s)) for s in summaries]
+        for name, share, hit, ratio in cases:
+            blend = blended_usd_per_mtok(api.input_usd_per_mtok, api.output_usd_per_mtok, share)
+            be = breakeven_tok_per_day(gpu_usd_per_hour, blend)
+            cached_blend = cached_x = None
+            if hit is not None and api.cached_input_usd_per_mtok is not None:
+                cached_blend = blended_usd_per_mtok(api.input_usd_per_mtok, api.output_usd_per_mtok, share,
+                                                    api.cached_input_usd_per_mtok, hit)
+                cached_x = breakeven_tok_per_day(gpu_usd_per_hour, cached_blend) / article_be
+            rows.append({"api": api.name, "trace": name, "input_share": share, "blended_usd_per_mtok": blend,
+                         "breakeven_tok_per_day": be, "breakeven_vs_article_x": be / article_be,
+                         "prefix_hit_share": hit, "cached_blended_usd_per_mtok": cached_blend,
+                         "cached_breakeven_vs_article_x": cached_x, "peak_to_mean_x": ratio,
+                         "peak_capacity_at_breakeven_tok_per_day": None if ratio is None else be * ratio})
+    return pd.DataFrame(rows)
+
+
+def _example_accumulator(share: float) -> TrafficAccumulator:
+    """A two-minute steady trace with the given input share (for the doctests)."""
+    acc = TrafficAccumulator()
+    acc.add([i / 2 for i in range(240)], [round(1000 * share)] * 240, [round(1000 * (1 - share))] * 240)
+    return acc
+
+
+# ---------------------------------------------------------------------- live replays
+REPLAY_COLUMNS = ["variant", "rep", "requests_count", "mean_req_per_s", "peak_to_mean_x", "mean_ttft_ms",
+                  "p90_ttft_ms", "p99_ttft_ms", "predicted_hit_share", "measured_hit_share", "engine_cache_tok"]
+
+
+def replay_frame(records: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """One row per recorded replay run that completed (``status`` ok): its slice, TTFT and prefix hits.
+
+    ``records`` are replay run records (:mod:`selfhost.data.traffic`); the peak-to-mean is the
+    slice's own, counted over its windows of ``rate_window_s`` (seconds of replayed time).
+    """
+    rows = []
+    for r in records:
+        if r.get("status") != "ok":
+            continue
+        params, results = r["workload"]["params"], r["results"]
+        rows.append({"variant": r["workload"]["variant"], "rep": r["workload"].get("rep", 0),
+                     "requests_count": params["requests_count"], "mean_req_per_s": params["mean_req_per_s"],
+                     "peak_to_mean_x": params["peak_to_mean_x"] if r["workload"]["variant"] == "trace-timed" else None,
+                     "mean_ttft_ms": results.get("mean_ttft_ms"), "p90_ttft_ms": results.get("p90_ttft_ms"),
+                     "p99_ttft_ms": results.get("p99_ttft_ms"), "predicted_hit_share": params["predicted_hit_share"],
+                     "measured_hit_share": params.get("measured_hit_share"),
+                     "engine_cache_tok": params["engine_cache_tok"]})
+    return pd.DataFrame(rows, columns=REPLAY_COLUMNS)
+
+
+def replay_figures(frame: pd.DataFrame) -> dict[str, Any]:
+    """The replay's headline figures: TTFT under the trace's arrivals over TTFT under Poisson arrivals
+    (medians over the pairs), and the engine's measured prefix hit share against the predicted one.
+
+    Empty when no pair of runs completed.
+    """
+    timed, poisson = frame[frame["variant"] == "trace-timed"], frame[frame["variant"] == "poisson"]
+    if timed.empty or poisson.empty:
+        return {}
+    out: dict[str, Any] = {"replay_pairs_count": int(min(len(timed), len(poisson)))}
+    for stat in ("mean", "p99"):
+        a, b = timed[f"{stat}_ttft_ms"].median(), poisson[f"{stat}_ttft_ms"].median()
+        out[f"replay_timed_{stat}_ttft_ms"], out[f"replay_poisson_{stat}_ttft_ms"] = float(a), float(b)
+        out[f"replay_{stat}_ttft_x"] = float(a / b) if b else None
+    out["replay_predicted_hit_share"] = float(frame["predicted_hit_share"].median())
+    out["replay_measured_hit_share"] = float(frame["measured_hit_share"].median())
+    out["replay_peak_to_mean_x"] = float(timed["peak_to_mean_x"].median())
+    out["replay_mean_req_per_s"] = float(timed["mean_req_per_s"].median())
+    out["replay_engine_cache_tok"] = int(frame["engine_cache_tok"].iloc[0])
+    return out
+
+
+def page_figures(summaries: Sequence[TrafficSummary], effects: pd.DataFrame, window_s: int) -> dict[str, Any]:
+    """The figures the traffic page glues, named ``<trace>_<figure>`` (trace names with ``_`` for ``-``).
+
+    Per trace: input share, output share, peak-to-mean at ``window_s`` and the utilisation it
+    allows, prefix hit shares (unlimited and the largest bounded cache below unlimited), and
+    per API the break-even ratio to the article's split (``<trace>_<api>_breakeven_vs_article_x``,
+    APIs named by their position: ``frontier`` first, then ``hosted``).
+    """
+    out: dict[str, Any] = {"window_s": window_s}
+    for s in summaries:
+        key = s.name.replace("-", "_")
+        ratio = s.peak_to_mean_by_window.get(window_s)
+        out[f"{key}_input_share"] = s.input_share
+        out[f"{key}_output_share"] = 1 - s.input_share
+        out[f"{key}_requests_count"] = s.requests_count
+        out[f"{key}_duration_min"] = s.duration_s / 60
+        if ratio is not None:
+            out[f"{key}_peak_to_mean_x"] = ratio
+            out[f"{key}_utilisation_share"] = 1 / ratio
+        out[f"{key}_peak_to_mean_1s_x"] = s.peak_to_mean_by_window.get(1)
+        out[f"{key}_input_p50_tok"] = s.input_tok_quantiles.get("p50")
+        out[f"{key}_output_p50_tok"] = s.output_tok_quantiles.get("p50")
+        if s.prefix_hit_share is not None:
+            out[f"{key}_prefix_hit_share"] = s.prefix_hit_share
+            out[f"{key}_block_tok"] = s.block_tok
+            for size, share in s.prefix_hit_share_bounded.items():
+                out[f"{key}_prefix_hit_{size}_tok_share"] = share
+    for position, (api, rows) in zip(("frontier", "hosted"), effects.groupby("api", sort=False)):
+        out[f"{position}_api"] = api
+        for _, row in rows.iterrows():
+            key = "article" if row["trace"] == ARTICLE_ROW else str(row["trace"]).replace("-", "_")
+            out[f"{key}_{position}_breakeven_mtok_per_day"] = row["breakeven_tok_per_day"] / 1e6
+            out[f"{key}_{position}_blended_usd_per_mtok"] = row["blended_usd_per_mtok"]
+            out[f"{key}_{position}_breakeven_vs_article_x"] = row["breakeven_vs_article_x"]
+            if row["cached_breakeven_vs_article_x"] is not None and row["cached_breakeven_vs_article_x"] == \
+                    row["cached_breakeven_vs_article_x"]:
+                out[f"{key}_{position}_cached_breakeven_vs_article_x"] = row["cached_breakeven_vs_article_x"]
+    return {k: v for k, v in out.items() if v is not None}
+
+
+def replay_markdown(figures: Mapping[str, Any], command: str) -> str:
+    """The replay section's text: the recorded figures, or how to record them."""
+    if not figures:
+        return ("No replay has been recorded on this machine yet. One command records it (it starts vLLM's CPU "
+                f"build; run it on a quiet machine): `{command}`.")
+    return (
+        f"Over {figures['replay_pairs_count']} pair(s) of runs, the slice arrived at "
+        f"{figures['replay_mean_req_per_s']:.2f} requests/s on average, with a peak-to-mean of "
+        f"{figures['replay_peak_to_mean_x']:.2f}x over its windows. At the trace's own arrival times the mean TTFT "
+        f"was {figures['replay_timed_mean_ttft_ms']:,.0f} ms and the p99 {figures['replay_timed_p99_ttft_ms']:,.0f} "
+        f"ms; with Poisson arrivals of the same mean rate, {figures['replay_poisson_mean_ttft_ms']:,.0f} ms and "
+        f"{figures['replay_poisson_p99_ttft_ms']:,.0f} ms: the trace's burstiness costs "
+        f"{figures['replay_mean_ttft_x']:.2f}x on the mean and {figures['replay_p99_ttft_x']:.2f}x on the p99. "
+        f"The engine's prefix cache ({figures['replay_engine_cache_tok']:,} tokens in 128-token blocks) served "
+        f"{figures['replay_measured_hit_share']:.1%} of the prompt tokens (vLLM's /metrics, hits over queries); "
+        f"the trace's hashes predict {figures['replay_predicted_hit_share']:.1%} for the same slice, cache size and "
+        "block size.")
+
+
+def prefix_frame(summaries: Sequence[TrafficSummary]) -> pd.DataFrame:
+    """The prefix-cache hit shares of the traces that have hashes: one row per cache size (None: unlimited)."""
+    rows = []
+    for s in summaries:
+        if s.prefix_hit_share is None:
+            continue
+        for size, share in sorted(s.prefix_hit_share_bounded.items()):
+            rows.append({"trace": s.name, "block_tok": s.block_tok, "cache_tok": size, "prefix_hit_share": share})
+        rows.append({"trace": s.name, "block_tok": s.block_tok, "cache_tok": None, "prefix_hit_share": s.prefix_hit_share})
+    return pd.DataFrame(rows, columns=["trace", "block_tok", "cache_tok", "prefix_hit_share"])

@@ -21,6 +21,7 @@ class Term:
 
 
 VOCABULARY: dict[str, Term] = {
+    'profile': Term('dict', 'your deployment profile: model, traffic, latency, availability, gpus, prices, ops cost, APIs (README, "Your deployment"); empty: the article\'s scenario'),
     'alternatives': Term('list', 'other deployments, "GPU:precision[:GPUs]"'),
     'api_high_ms': Term('float', "the article's acceptable API TTFT, high end [ms]"),
     'api_input_usd_per_mtok': Term('float', "the API's input price; default Claude Sonnet 4.x [USD/Mtok]"),
@@ -64,6 +65,7 @@ VOCABULARY: dict[str, Term] = {
     'engineer_fte': Term('float', 'engineer time on the deployment, full-time equivalents (assumption) [1]'),
     'engineer_usd_per_year': Term('float', 'fully loaded cost of one engineer (assumption) [USD/year]'),
     'failover_s': Term('float', 'health-check detection plus re-routing [s]'),
+    'frontier_api': Term('str', 'the frontier API to compare with, a key of data/api_prices.csv (provider/model)'),
     'frontier_breakeven_tok_per_day': Term('float', "the article's break-even against frontier APIs (C02) [tok/day]"),
     'frontier_threshold_usd_per_month': Term('float', "C06: the article's frontier spend threshold [USD/month]"),
     'gpu': Term('str', 'the GPU the deployment rents (a name or key in data/gpus.csv)'),
@@ -72,6 +74,7 @@ VOCABULARY: dict[str, Term] = {
     'gpu_memory_utilization': Term('float', "fraction of each GPU vLLM may use; vLLM 0.32.0's default [1]"),
     'gpu_usd_per_hour': Term('float', 'rental price of one GPU, to price the replicas [USD/h]'),
     'holds_share': Term('float', "C13 holds if the formula names vLLM's GPU count in this share of deciding cases [1]"),
+    'hosted_api': Term('str', 'the hosted open-model API to compare with, a key of data/api_prices.csv (provider/model)'),
     'hosted_breakeven_tok_per_day': Term('float', "the article's break-even against hosted open-model APIs (C03) [tok/day]"),
     'hosted_model_match': Term('str', 'C03/C04 compare hosted APIs whose model contains this ("the same Llama 3.3 70B")'),
     'hosted_threshold_usd_per_month': Term('float', "C06: the article's hosted open-model spend threshold [USD/month]"),
@@ -109,6 +112,7 @@ VOCABULARY: dict[str, Term] = {
     'verdict_busy_share': Term('float', 'the load (share of time the device spends on prompts) at which a TTFT target held "consistently", the p99, is judged [1]'),
     'volume_max_tok_per_day': Term('float', 'right end of the cost chart [tok/day]'),
     'volume_min_tok_per_day': Term('float', 'left end of the cost chart [tok/day]'),
+    'window_s': Term('int', 'the window a peak-to-mean is counted over, a whole number of seconds [s]'),
     'zone_availability': Term('float', 'one zone or data centre (assumption) [1]'),
     'weight_dtype': Term('str', 'weight precision of the self-hosted model: bf16, fp8, int8, int4, or best (the one that fits and serves the most)'),
     'gpus_per_replica': Term('int', 'GPUs of one replica (tensor parallel); 0: the fewest the model fits on [1]'),

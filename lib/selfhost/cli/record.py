@@ -2,8 +2,8 @@
 
 ::
 
-    flock /work/live.lock selfhost record kv-cache            # vLLM's CPU build on each probe config (~1 min each)
-    flock /work/live.lock selfhost record capacity            # the CPU batch and prompt sweeps (~10 min, ports 8300-8399)
+    selfhost record kv-cache            # vLLM's CPU build on each probe config (~1 min each)
+    selfhost record capacity            # the CPU batch and prompt sweeps (~10 min, ports 8300-8399)
     selfhost record machine-limits --threads 1 --decode-batches 1,2,4,8,16,32
     selfhost record capacity --dry-run                        # list the runs, start nothing
 
@@ -20,7 +20,7 @@
   machine's bandwidth and matmul rate) and appends its figures to ``data/machine_limits.csv``
   through :func:`~selfhost.data.tables.append_rows`.
 
-Anything that starts an engine must hold the lock: ``flock /work/live.lock selfhost record ...``.
+Run them on a quiet machine: one engine at a time, nothing else on the cores.
 A failed run writes no row (the run record of a failed capacity run says ``failed``).
 """
 
@@ -74,7 +74,7 @@ class RecordError(SelfhostError):
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("record", help="record measurements into data/ (engines under flock /work/live.lock)",
+    p = subparsers.add_parser("record", help="record measurements into data/ (on a quiet machine: one engine at a time)",
                               description=(__doc__ or "").split("\n\n")[0])
     sub = p.add_subparsers(dest="what", metavar="WHAT", required=True, parser_class=options.Parser)
 

@@ -51,7 +51,7 @@ from pathlib import Path
 from typing import Any
 
 from selfhost.errors import DataError
-from selfhost.traffic import MOONCAKE_BLOCK_TOK
+from selfhost.traffic import MOONCAKE_BLOCK_TOK, TraceRequest
 
 FORMATS = ("azure", "mooncake", "plain")
 AZURE_HEADER = ("TIMESTAMP", "ContextTokens", "GeneratedTokens")
@@ -96,14 +96,8 @@ class Chunk:
         return len(self.arrival_s)
 
 
-@dataclass(frozen=True)
-class Request:
-    """One request of a trace: arrival [s], input and output tokens [tok], prefix-block ids."""
-
-    arrival_s: float
-    input_tok: int
-    output_tok: int
-    hash_ids: tuple[int, ...] = ()
+#: One request of a trace (arrival [s], input and output tokens [tok], prefix-block ids).
+Request = TraceRequest
 
 
 class TraceReader:
@@ -151,8 +145,8 @@ class TraceReader:
                 except UnicodeDecodeError as exc:
                     raise TraceError(self.path, f"not UTF-8 text ({exc.reason})", line=number) from None
 
-    def chunks(self) -> Iterator[Chunk]:
-        """Yield the requests in chunks, validating each line; raises TraceError at the first bad one."""
+    def _rows(self) -> Iterator[tuple[int, float, int, int, list[int] | None]]:
+        """(line, arrival [s], input, output, hash ids or None) for each request, validated, in order."""
         digest = hashlib.sha256()
         lines = self._text_lines(digest)
         first = next(lines, None)
@@ -161,12 +155,21 @@ class TraceReader:
                              line=None if first is None else 1)
         fmt = self.fmt or ("mooncake" if first.lstrip().startswith("{") else None)
         if fmt == "mooncake":
-            rows: Iterator[tuple[int, float, int, int, list[int] | None]] = self._mooncake(first, lines)
+            rows = self._mooncake(first, lines)
         else:
             rows = self._csv(first, lines, fmt)
+        for row in rows:
+            self._check_order(row[0], row[1])
+            self.requests_count += 1
+            yield row
+        if self.requests_count == 0:
+            raise TraceError(self.path, "no requests in the file" + (" after its header" if fmt != "mooncake" else ""))
+        self.sha256 = digest.hexdigest()
+
+    def chunks(self) -> Iterator[Chunk]:
+        """Yield the requests in chunks, validating each line; raises TraceError at the first bad one."""
         chunk = Chunk()
-        for line, arrival, inp, out, ids in rows:
-            self._check_order(line, arrival)
+        for line, arrival, inp, out, ids in self._rows():
             if not len(chunk):
                 chunk.first_line = line
                 if ids is not None:
@@ -176,22 +179,16 @@ class TraceReader:
             chunk.output_tok.append(out)
             if chunk.hash_ids is not None and ids is not None:
                 chunk.hash_ids.append(ids)
-            self.requests_count += 1
             if len(chunk) >= self.chunk_requests:
                 yield chunk
                 chunk = Chunk()
-        if self.requests_count == 0:
-            raise TraceError(self.path, "no requests in the file" + (" after its header" if fmt != "mooncake" else ""))
         if len(chunk):
             yield chunk
-        self.sha256 = digest.hexdigest()
 
     def requests(self) -> Iterator[Request]:
-        """The requests one by one (for a replay slice)."""
-        for chunk in self.chunks():
-            ids = chunk.hash_ids or [[]] * len(chunk)
-            for arrival, inp, out, hashes in zip(chunk.arrival_s, chunk.input_tok, chunk.output_tok, ids):
-                yield Request(arrival, inp, out, tuple(hashes))
+        """The requests one by one, each read when asked for (a replay slice stops early)."""
+        for _, arrival, inp, out, ids in self._rows():
+            yield Request(arrival, inp, out, tuple(ids or ()))
 
     def _check_order(self, line: int, arrival: float) -> None:
         if self._previous is not None:
@@ -370,20 +367,17 @@ def read_slice(path: str | Path, *, start_s: float = 0.0, duration_s: float | No
     reader = TraceReader(path, fmt)
     out: list[Request] = []
     origin: float | None = None
-    try:
-        for request in reader.requests():
-            if origin is None:
-                origin = request.arrival_s
-            offset = request.arrival_s - origin - start_s
-            if offset < 0:
-                continue
-            if duration_s is not None and offset >= duration_s:
-                break
-            out.append(Request(offset, request.input_tok, request.output_tok, request.hash_ids))
-            if limit is not None and len(out) >= limit:
-                break
-    except TraceError:
-        raise
+    for request in reader.requests():
+        if origin is None:
+            origin = request.arrival_s
+        offset = request.arrival_s - origin - start_s
+        if offset < 0:
+            continue
+        if duration_s is not None and offset >= duration_s:
+            break
+        out.append(Request(offset, request.input_tok, request.output_tok, request.hash_ids))
+        if limit is not None and len(out) >= limit:
+            break
     if not out:
         raise TraceError(reader.path, f"no requests between {start_s:g} s and "
                          f"{'the end' if duration_s is None else f'{start_s + duration_s:g} s'} of the trace")

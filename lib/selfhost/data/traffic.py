@@ -17,15 +17,17 @@ The interface the cost and capacity analyses use::
 
 from __future__ import annotations
 
+import copy
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from selfhost import traffic
+from selfhost.data import runs
 from selfhost.data.tables import read_yaml, sha256_of
 from selfhost.data.traces import TraceError, TraceReader
 from selfhost.errors import DataError
@@ -172,3 +174,43 @@ def derive_all(traces_dir: str | Path | None = None, names: Iterable[str] | None
         meta.write_text(yaml.safe_dump(manifest, sort_keys=False, allow_unicode=True, width=100))
         written += [path, meta]
     return written
+
+
+# ---------------------------------------------------------------------- replay records
+#: Where live replays are recorded: ``data/runs/replay/`` (beside the other runs; ``make live``
+#: and :func:`selfhost.data.runs.read_records` leave the folder alone, as they do ``overload/``).
+REPLAY_WORKLOAD = "replay"
+REPLAY_VARIANTS = ("trace-timed", "poisson")
+#: The workload parameters every replay record carries.
+REPLAY_PARAMS = ("trace", "trace_sha256", "slice_start_s", "slice_duration_s", "time_stretch_x", "block_tok",
+                 "length_scale_x", "requests_count", "mean_req_per_s", "peak_to_mean_x", "rate_window_s",
+                 "engine_cache_tok", "predicted_hit_share", "predicted_hit_share_unlimited", "slice_sha256")
+
+
+def replay_schema() -> dict[str, Any]:
+    """A run record's schema (:data:`selfhost.data.runs.SCHEMA`) with workload ``replay`` and its parameters."""
+    schema = copy.deepcopy(runs.SCHEMA)
+    schema["title"] = "selfhost replay record"
+    workload = schema["properties"]["workload"]
+    workload["properties"]["name"] = {"const": REPLAY_WORKLOAD}
+    workload["properties"]["variant"] = {"enum": list(REPLAY_VARIANTS)}
+    workload["properties"]["params"] = {"type": "object", "required": list(REPLAY_PARAMS)}
+    return schema
+
+
+def validate_replay_record(record: Mapping[str, Any], where: str | Path = "replay record") -> None:
+    """Raise DataError naming the file and field unless ``record`` is a valid replay record."""
+    runs.check_schema(record, replay_schema(), where)
+
+
+def write_replay_record(runs_dir: Path, record: dict[str, Any]) -> Path:
+    """Validate and write a new replay record (never over an existing file)."""
+    validate_replay_record(record, Path(runs_dir) / REPLAY_WORKLOAD / "(new record)")
+    return runs.write_new_json(runs.record_path(runs_dir, record), record)
+
+
+def load_replay_records(runs_dir: str | Path | None = None) -> list[dict[str, Any]]:
+    """The recorded replays (``data/runs/replay/*.json``), validated, in time order; [] when none."""
+    folder = (Path(runs_dir) if runs_dir is not None else data_dir() / "runs") / REPLAY_WORKLOAD
+    records = [runs.read_json_record(p, validate_replay_record, "replay record") for p in sorted(folder.glob("*.json"))]
+    return sorted(records, key=lambda r: r["started_at"])
