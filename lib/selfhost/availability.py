@@ -27,7 +27,7 @@ References
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import pandas as pd
@@ -339,6 +339,15 @@ class AvailabilityCase:
         return c16_verdict(self.selfhost_target, self.api_target, self.single, self.needed, self.api_failover)
 
 
+def _decider(case: AvailabilityCase, name: str) -> Callable[[float], str]:
+    """The C16 verdict as a function of one input (``api_availabilities``: every API at that uptime)."""
+    def decide(v: float) -> str:
+        if name == "api_availabilities":
+            return replace(case, api_availabilities=(v,) * len(case.api_availabilities)).verdict().verdict
+        return replace(case, **{name: v}).verdict().verdict  # type: ignore[arg-type]
+    return decide
+
+
 def c16_assess(case: AvailabilityCase, ranges: Mapping[str, tuple[float, float, str]],
                evidence: Sequence[Evidence] = ()) -> Verdict:
     """The C16 verdict with what flips it: each of ``ranges`` (a field of :class:`AvailabilityCase` ->
@@ -348,14 +357,9 @@ def c16_assess(case: AvailabilityCase, ranges: Mapping[str, tuple[float, float, 
         if name == "api_availabilities":  # every API at one uptime; the baseline the two best ones' mean
             best = sorted(case.api_availabilities, reverse=True)[:2]
             baseline = sum(best) / len(best)
-
-            def decide(v: float) -> str:
-                return replace(case, api_availabilities=(v,) * len(case.api_availabilities)).verdict().verdict
         else:
             baseline = getattr(case, name)
-
-            def decide(v: float, n: str = name) -> str:
-                return replace(case, **{n: v}).verdict().verdict  # type: ignore[arg-type]
+        decide = _decider(case, name)
         flips.append(sensitivity(name, decide, baseline, low, high, source, steps=24))
     return case.verdict().with_(sensitivity=tuple(flips), evidence=tuple(evidence))
 

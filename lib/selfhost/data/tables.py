@@ -273,7 +273,7 @@ def load_rows_from(path: Path, manifest: Manifest) -> list[dict[str, Any]]:
         rows = []
         seen: dict[tuple, int] = {}
         for i, raw in enumerate(reader, start=1):
-            extra_cells = raw.get(None)  # type: ignore[call-overload]
+            extra_cells = raw.get(None)
             if extra_cells:
                 raise DataError(path, f"{len(extra_cells)} cell(s) more than the header's {len(header)} columns: "
                                 f"{extra_cells!r} (a comma inside an unquoted cell?)", row=i)
