@@ -215,7 +215,11 @@ def smallest_deployment(
     return None
 
 
-def budget_table(nines: Sequence[float]) -> pd.DataFrame:
+#: The uptimes the budget table shows, in nines (99% to 99.999%, and 99.95% between).
+BUDGET_NINES: tuple[float, ...] = (2, 3, 3.5, 4, 5)
+
+
+def budget_table(nines: Sequence[float] = BUDGET_NINES) -> pd.DataFrame:
     """Downtime budgets for a list of nines.
 
     Columns: ``nines``, ``availability_pct``, ``downtime_min_per_year``,

@@ -1016,3 +1016,22 @@ def threshold_figures(table: pd.DataFrame, tier: str) -> dict[str, float]:
             "gpus_min_count": float(rows["gpus_count"].min()), "gpus_max_count": float(rows["gpus_count"].max()),
             "implied_ops_min_usd_per_month": float(rows["implied_ops_usd_per_month"].min()),
             "implied_ops_max_usd_per_month": float(rows["implied_ops_usd_per_month"].max())}
+
+
+def threshold_glue(table: pd.DataFrame, tiers: Iterable[str]) -> dict[str, float]:
+    """:func:`threshold_figures` of every tier, named ``<tier>_<figure>`` (``-`` as ``_``) for the page's prose."""
+    return {f"{tier.replace('-', '_')}_{k}": v for tier in tiers for k, v in threshold_figures(table, tier).items()}
+
+
+def select_prices(prices: Iterable[ApiPrice], include_legacy: bool,
+                  hosted_model_match: str) -> tuple[list[ApiPrice], list[ApiPrice], list[ApiPrice]]:
+    """The break-even page's APIs: (all shown, the frontier ones, the hosted ones serving ``hosted_model_match``).
+
+    ``include_legacy`` keeps the rows of models the provider no longer lists as current.
+    """
+    shown = [p for p in prices if include_legacy or p.status == "current"]
+    hosted = [p for p in shown if p.tier == "hosted-open" and hosted_model_match in p.model]
+    if not hosted:
+        raise ParameterError("hosted_model_match", hosted_model_match,
+                             "a model that a current hosted-open API in data/api_prices.csv serves")
+    return shown, [p for p in shown if p.tier == "frontier"], hosted

@@ -70,20 +70,25 @@ def breakeven_chart(table: pd.DataFrame, article_mtok_per_day: dict[str, float])
     return (points + rules + text).properties(width=WIDTH - 120, height=alt.Step(18))
 
 
-def threshold_chart(table: pd.DataFrame) -> alt.FacetChart:
+def threshold_chart(table: pd.DataFrame) -> alt.VConcatChart:
     """What each spend threshold buys at each API's price, and the GPUs serving it takes
-    (from :func:`selfhost.breakeven.spend_threshold_table`): a point per API on a log axis."""
+    (from :func:`selfhost.breakeven.spend_threshold_table`): a point per API on a log axis,
+    one panel per tier (separate charts, so that no faceted scale unions different data)."""
     shown = _positive(table, "volume_tok_per_day").assign(
         volume_mtok_per_day=lambda t: t["volume_tok_per_day"] / 1e6)
-    base = alt.Chart(shown).encode(
-        y=alt.Y("model:N", sort=alt.EncodingSortField("volume_mtok_per_day", op="min"), title=None,
-                axis=alt.Axis(labelLimit=240)))
-    points = base.mark_point(filled=True, size=60, color=API_COLOR).encode(
-        x=alt.X("volume_mtok_per_day:Q", scale=alt.Scale(type="log"), title="what the spend buys [M tokens/day]"),
-        tooltip=["model:N", alt.Tooltip("volume_mtok_per_day:Q", format=",.1f"), alt.Tooltip("gpus_count:Q"),
-                 alt.Tooltip("implied_ops_usd_per_month:Q", format="$,.0f")],
-    )
-    labels = base.mark_text(align="left", dx=8, color=SELF_HOST_COLOR).encode(
-        x="volume_mtok_per_day:Q", text=alt.Text("gpus_count:Q", format=",.0f"))
-    return (points + labels).properties(width=WIDTH - 160, height=alt.Step(16)).facet(
-        row=alt.Row("tier:N", title=None)).resolve_scale(y="independent")
+    low, high = shown["volume_mtok_per_day"].min(), shown["volume_mtok_per_day"].max()
+    x_scale = alt.Scale(type="log", domain=[low / 1.5, high * 3]) if len(shown) else alt.Scale(type="log")
+    panels = []
+    for tier in dict.fromkeys(shown["tier"]):
+        part = shown[shown["tier"] == tier].sort_values("volume_mtok_per_day")
+        base = alt.Chart(part, title=alt.TitleParams(str(tier), anchor="start", fontSize=12)).encode(
+            y=alt.Y("model:N", sort=list(dict.fromkeys(part["model"])), title=None, axis=alt.Axis(labelLimit=240)))
+        points = base.mark_point(filled=True, size=60, color=API_COLOR).encode(
+            x=alt.X("volume_mtok_per_day:Q", scale=x_scale, title="what the spend buys [M tokens/day]"),
+            tooltip=["model:N", alt.Tooltip("volume_mtok_per_day:Q", format=",.1f"), alt.Tooltip("gpus_count:Q"),
+                     alt.Tooltip("implied_ops_usd_per_month:Q", format="$,.0f")],
+        )
+        labels = base.mark_text(align="left", dx=8, color=SELF_HOST_COLOR).encode(
+            x="volume_mtok_per_day:Q", text=alt.Text("gpus_count:Q", format=",.0f"))
+        panels.append((points + labels).properties(width=WIDTH - 160, height=alt.Step(16)))
+    return alt.vconcat(*panels)
