@@ -222,13 +222,15 @@ BUDGET_NINES: tuple[float, ...] = (2, 3, 3.5, 4, 5)
 def budget_table(nines: Sequence[float] = BUDGET_NINES) -> pd.DataFrame:
     """Downtime budgets for a list of nines.
 
-    Columns: ``nines``, ``availability_pct``, ``downtime_min_per_year``,
+    Columns: ``nines``, ``uptime`` (the availability as a percentage with the digits its nines
+    need: 99.99%, not a rounded 100%), ``availability_pct``, ``downtime_min_per_year``,
     ``downtime_min_per_month``.
     """
     rows = []
     for n in nines:
         a = availability_of_nines(n)
-        rows.append({"nines": n, "availability_pct": 100 * a, "downtime_min_per_year": downtime_min_per_year(a),
+        rows.append({"nines": n, "uptime": f"{100 * a:.{max(0, math.ceil(n) - 2)}f}%", "availability_pct": 100 * a,
+                     "downtime_min_per_year": downtime_min_per_year(a),
                      "downtime_min_per_month": downtime_min_per_month(a)})
     return pd.DataFrame(rows)
 
@@ -303,7 +305,7 @@ def downtime_chart_table(table: pd.DataFrame, target: float) -> pd.DataFrame:
     """``deployment_table`` output with a label per deployment and whether it meets ``target``."""
     out = table.copy()
     out["deployment"] = [f"{r} replica(s), {z} zone(s)" for r, z in zip(out["replicas"], out["zones"])]
-    out["meets_target"] = out["availability"] >= target
+    out["meets_target"] = ["meets the target" if a >= target else "misses it" for a in out["availability"]]
     return out
 
 

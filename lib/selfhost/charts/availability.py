@@ -21,8 +21,8 @@ def downtime_chart(table: pd.DataFrame, budget_min_per_year: float) -> alt.Layer
     points = alt.Chart(shown).mark_point(filled=True, size=70).encode(
         y=alt.Y("deployment:N", sort=None, title=None, axis=alt.Axis(labelLimit=220)),
         x=alt.X("downtime_min_per_year:Q", scale=alt.Scale(type="log"), title="downtime [min/year] (log)"),
-        color=alt.Color("meets_target:N", title="meets the target",
-                        scale=alt.Scale(domain=[True, False], range=[SELF_HOST_COLOR, API_COLOR]),
+        color=alt.Color("meets_target:N", title=None,
+                        scale=alt.Scale(domain=["meets the target", "misses it"], range=[SELF_HOST_COLOR, API_COLOR]),
                         legend=alt.Legend(orient="bottom")),
         tooltip=["deployment:N", alt.Tooltip("availability:Q", format=".5%"),
                  alt.Tooltip("downtime_min_per_year:Q", format=",.1f")],
