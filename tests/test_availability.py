@@ -59,3 +59,22 @@ def test_failover_penalty_can_make_the_target_unreachable():
     assert av.smallest_deployment(0.9999, 0.995, 0.9999, 1000, 600) is None
     single = av.Deployment(1, 1, 0.995, 0.9999, 1000, 600)
     assert av.c16_verdict(0.9999, 0.999, single, None, 0.999).verdict == FAILS
+
+
+def test_c16_assess_says_what_flips_it():
+    from selfhost.availability import AvailabilityCase, c16_assess, default_ranges
+
+    case = AvailabilityCase(0.9999, 0.999, 0.995, 0.9999, 12.0, 60.0, (0.9971, 0.9963), 24.0)
+    v = c16_assess(case, default_ranges(0.995, 0.9999, [0.9971, 0.9963]))
+    assert {s.input for s in v.sensitivity} == {"replica_availability", "zone_availability",
+                                                "replica_failures_per_year", "failover_s", "api_outages_per_year",
+                                                "api_availabilities"}
+    flip = next(s for s in v.sensitivity if s.input == "failover_s")
+    assert flip.flips and 60 < flip.value < 300  # a slow failover eats the whole 99.99% budget
+    assert v.verdict == case.verdict().verdict
+
+
+def test_minutes_per_month_follow_the_calendar_year():
+    from selfhost.availability import downtime_min_per_month
+
+    assert downtime_min_per_month(0.999) == pytest.approx(0.001 * 365.2425 * 24 * 60 / 12)

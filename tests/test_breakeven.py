@@ -1,97 +1,168 @@
-import datetime as dt
+"""The cost pages' analyses: capacity-sized deployments, tables and the C02-C06 verdicts with what flips them."""
+
+import dataclasses
+import math
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from selfhost import breakeven as be
+from selfhost import costs
+from selfhost.data.prices import load_api_prices, load_cost_ranges, load_serving_setup, load_trace_traffics
 from selfhost.errors import ParameterError
 from selfhost.prices import ApiPrice
-from selfhost.units import DAYS_PER_MONTH
+from selfhost.units import DAYS_PER_MONTH, HOURS_PER_MONTH
 from selfhost.verdicts import CONDITIONAL, FAILS, HOLDS
 
-DAY = dt.date(2026, 11, 27)
 
+def price(key: str, p_in: float, p_out: float, tier: str = "frontier", cached: float | None = None) -> ApiPrice:
+    import datetime as dt
 
-def api(key, p_in, p_out, tier="frontier", cached=None):
     provider, model = key.split("/")
-    return ApiPrice(provider, model, tier, "current", p_in, p_out, cached, "https://example.org", DAY)
+    return ApiPrice(provider, model, tier, "current", p_in, p_out, cached, "https://example.org",
+                    dt.date(2026, 12, 2), p_in / 2, p_out / 2, dt.date(2026, 11, 1))
 
 
-def test_scenario_validates_its_parameters():
-    with pytest.raises(ParameterError, match="input_share"):
-        be.Scenario(input_share=1.5)
-    with pytest.raises(ParameterError, match="gpu_usd_per_hour"):
-        be.Scenario(gpu_usd_per_hour=-2.5)
-    with pytest.raises(ParameterError, match="gpu_count"):
-        be.Scenario(gpu_count=0)
+SONNET = price("a/sonnet", 3.0, 15.0)            # $6.60/Mtok at 70/30
+CHEAP = price("h/llama", 0.6, 0.6, "hosted-open")  # $0.60/Mtok
+ARTICLE = be.CostCase(None, 2.50)                # one GPU serving any volume, no operating cost
 
 
-def test_breakeven_table_by_hand():
-    t = be.breakeven_table([api("a/sonnet", 3, 15), api("b/llama", 0.9, 0.9, "hosted-open")], be.Scenario())
-    assert list(t["model"]) == ["a/sonnet", "b/llama"]
-    assert t["breakeven_tok_per_day"].tolist() == pytest.approx([60 / 6.6 * 1e6, 60 / 0.9 * 1e6])
+@pytest.fixture(scope="module")
+def setup():
+    return load_serving_setup("llama-3.3-70b", "A100 80GB")
 
 
-def test_cached_share_ignored_where_no_cached_price():
-    s = be.Scenario(cached_share=0.5)
-    assert s.blended_usd_per_mtok(api("a/x", 2, 4)) == pytest.approx(0.7 * 2 + 0.3 * 4)
-    assert s.blended_usd_per_mtok(api("a/y", 2, 4, cached=0.2)) == pytest.approx(0.7 * 1.1 + 0.3 * 4)
+@pytest.fixture(scope="module")
+def traces():
+    return load_trace_traffics()
 
 
-def test_near_verdict_three_ways():
-    assert be.near_verdict("C02", {"a": 5e6, "b": 8e6}, 5e6, 2, "APIs").verdict == HOLDS
-    assert be.near_verdict("C02", {"a": 50e6}, 5e6, 2, "APIs").verdict == FAILS
-    v = be.near_verdict("C02", {"a": 5e6, "b": 50e6, "c": 1e6}, 5e6, 2, "APIs")
-    assert v.verdict == CONDITIONAL and "a" in v.conditions[0]
-    assert v.figures["near_count"] == 1
+@pytest.fixture(scope="module")
+def ranges(setup, traces):
+    return load_cost_ranges(setup, "a100-80gb", traces, engineer_usd_per_year=200_000, monitoring_usd_per_month=500)
 
 
-def test_ratio_is_price_ratio_whatever_the_gpu():
-    r = be.ratio_table({"f": 6.6}, {"h": 0.66})
-    assert r["ratio_x"].iloc[0] == pytest.approx(10)
-    assert be.c04_verdict(r, 10, 2).verdict == HOLDS
-    r2 = be.ratio_table({"f": 6.6, "g": 66}, {"h": 0.66})
-    assert be.c04_verdict(r2, 10, 2).verdict == CONDITIONAL
+def test_article_case_by_hand():
+    # $2.50 x 730 h = $1,825/month; Sonnet 70/30 $6.60/Mtok x 730/24 days.
+    expected = 2.5 * HOURS_PER_MONTH / (6.6 * DAYS_PER_MONTH) * 1e6
+    assert ARTICLE.breakeven(SONNET).lasting_tok_per_day == pytest.approx(expected)
+    assert ARTICLE.with_(api_price_x=0.5).breakeven(SONNET).lasting_tok_per_day == pytest.approx(2 * expected)
+    assert ARTICLE.with_(batch=True).blended_usd_per_mtok(SONNET) == pytest.approx(3.3)
 
 
-@given(st.floats(0.1, 20), st.floats(0.1, 20), st.floats(0.05, 50), st.floats(0.05, 50))
-def test_ratio_of_breakevens_does_not_depend_on_gpu_price(pf, ph, g1, g2):
-    ratios = [be.Scenario(g).breakeven_tok_per_day(ph) / be.Scenario(g).breakeven_tok_per_day(pf) for g in (g1, g2)]
-    assert ratios[0] == pytest.approx(ratios[1]) == pytest.approx(pf / ph)
+def test_cached_share_uses_the_cached_price():
+    gpt = price("o/gpt", 2.0, 10.0, cached=0.1)
+    case = ARTICLE.with_(input_share=0.9, cached_share=0.4)
+    assert case.blended_usd_per_mtok(gpt) == pytest.approx(0.9 * (0.6 * 2.0 + 0.4 * 0.1) + 0.1 * 10)
+    assert case.blended_usd_per_mtok(SONNET) == pytest.approx(0.9 * 3 + 0.1 * 15)  # no cached price: full input
 
 
-def test_c05_holds_when_every_api_is_cheaper():
-    s = be.Scenario(ops_usd_per_month=1000)
-    t = be.tco_table([api("a/x", 3, 15), api("b/y", 0.5, 0.5, "hosted-open")], s, 5e6)
-    assert t["api_wins"].all()
-    assert be.c05_verdict(t, 5e6, 0.5, 1000).verdict == HOLDS
+def test_replica_is_sized_by_memory_then_capacity(setup):
+    fit = be.replica_fit(setup, 0.7)
+    assert fit.fits and fit.gpus_count == 1 and fit.weight_dtype in ("fp8", "int8", "int4")
+    bf16 = be.replica_fit(dataclasses.replace(setup, weight_dtype="bf16"), 0.7)
+    assert bf16.gpus_count == 2  # 140 GB of 16-bit weights need two A100s
+    # a 2-GPU replica serves more than twice one GPU's tokens here: break-even adds replicas, not single GPUs
+    two = be.replica_fit(dataclasses.replace(setup, weight_dtype="int8", gpus_per_replica=2), 0.7)
+    one = be.replica_fit(dataclasses.replace(setup, weight_dtype="int8"), 0.7)
+    assert two.capacity_tok_per_day > 2 * one.capacity_tok_per_day
 
 
-def test_c05_names_the_operating_cost_it_needs():
-    s = be.Scenario()  # $1,826/month of GPUs, no operations
-    t = be.tco_table([api("a/dear", 15, 75), api("b/cheap", 1, 1), api("c/cheap", 1, 1)], s, 5e6)
-    dear = t.set_index("model").loc["a/dear"]
-    assert dear["ops_needed_usd_per_month"] == pytest.approx(5e6 * 33 / 1e6 * DAYS_PER_MONTH - 60 * DAYS_PER_MONTH)
-    v = be.c05_verdict(t, 5e6, 0.5, 0)
-    assert v.verdict == CONDITIONAL and "a/dear" in v.conditions[0]
-    assert be.c05_verdict(t, 5e6, 0.9, 0).verdict == FAILS
+def test_bad_setup_names_the_parameter(setup):
+    with pytest.raises(ParameterError, match="weight_dtype"):
+        dataclasses.replace(setup, weight_dtype="fp4")
+    with pytest.raises(ParameterError, match="slo_ttft_ms"):
+        dataclasses.replace(setup, slo_ttft_ms=0)
 
 
-def test_spend_thresholds_buy_what_the_formula_says():
-    t = be.spend_threshold_table([api("a/x", 3, 15)], {"frontier": 10_000}, be.Scenario())
-    row = t.iloc[0]
-    assert row["volume_mtok_per_day"] == pytest.approx(10_000 / DAYS_PER_MONTH / 6.6)
-    assert row["volume_over_breakeven_x"] == pytest.approx(10_000 / (60 * DAYS_PER_MONTH))
-    assert row["volume_tok_per_s"] == pytest.approx(row["volume_mtok_per_day"] * 1e6 / 86_400)
+def test_capacity_can_make_a_cheap_api_never_break_even(setup):
+    case = be.CostCase(setup, 2.50)
+    cap = case.fit.capacity_tok_per_day
+    # a full replica's tokens at $0.60/Mtok are worth less than the replica costs
+    assert cap * 0.6 / 1e6 * DAYS_PER_MONTH < 2.5 * HOURS_PER_MONTH
+    assert not case.breakeven(CHEAP).crosses
+    assert case.breakeven(SONNET).crosses
 
 
-def test_c06_verdict_compares_implied_with_assumed_overhead():
-    s = be.Scenario()
-    gpus = 60 * DAYS_PER_MONTH
-    both = be.c06_verdict({"frontier": 10_000, "hosted-open": 12_000}, s, 9_000, 2, {})
-    assert both.verdict == HOLDS
-    one = be.c06_verdict({"frontier": 10_000, "hosted-open": 50_000}, s, 10_000 - gpus, 2, {"hosted-open": 1e5})
-    assert one.verdict == CONDITIONAL
-    assert one.figures["hosted_open_implied_ops_usd_per_month"] == pytest.approx(50_000 - gpus)
-    assert be.c06_verdict({"frontier": 10_000}, s, 100, 2, {}).verdict == FAILS
+def test_near_verdict_states_both_operating_costs(setup):
+    v = be.near_verdict("C02", [SONNET], be.CostCase(setup, 2.50), 5e6, 2.0, "test APIs", book_ops_usd_per_month=8833)
+    assert v.verdict in (HOLDS, CONDITIONAL, FAILS)
+    assert "book's operating cost ($8,833/month)" in v.reason and v.figures["book_ops_usd_per_month"] == 8833
+    assert v.figures["book_ops_breakeven_min_tok_per_day"] > v.figures["breakeven_min_tok_per_day"]
+
+
+def test_near_outcome():
+    assert be.near_outcome({"a": 5e6, "b": 7e6}, 5e6, 2) == HOLDS
+    assert be.near_outcome({"a": 5e6, "b": math.inf}, 5e6, 2) == CONDITIONAL
+    assert be.near_outcome({"a": 50e6}, 5e6, 2) == FAILS
+
+
+def test_c04_compares_only_crossovers_that_exist(setup):
+    case = be.CostCase(setup, 2.50)
+    t = be.ratio_table([SONNET], [CHEAP, price("h/dear", 0.9, 0.9, "hosted-open")], case)
+    assert list(t["crosses"]) == [False, True]
+    v = be.c04_verdict(t, 10.0, 2.0)
+    assert v.figures["crossing_pairs_count"] == 1 and "no ratio" in v.reason
+    none = be.c04_verdict(be.ratio_table([SONNET], [CHEAP], case), 10.0, 2.0)
+    assert none.verdict == FAILS and "no crossover ratio" in none.reason
+
+
+def test_c05_at_volume_by_hand():
+    case = ARTICLE.with_(ops_usd_per_month=4000)
+    t = be.tco_table([SONNET], case, 5e6)
+    api = 5e6 * 6.6 / 1e6 * DAYS_PER_MONTH
+    assert t["api_usd_per_month"][0] == pytest.approx(api)
+    assert t["selfhost_usd_per_month"][0] == pytest.approx(2.5 * HOURS_PER_MONTH + 4000)
+    assert bool(t["api_wins"][0]) and t["ops_needed_usd_per_month"][0] == pytest.approx(0.0)
+    assert be.c05_verdict([SONNET], case, 5e6, 0.5).verdict == HOLDS
+
+
+def test_c06_counts_the_gpus_the_volume_needs(setup):
+    case = be.CostCase(setup, 2.50)
+    t = be.spend_threshold_table([CHEAP], {"hosted-open": 50_000}, case)
+    volume = 50_000 / DAYS_PER_MONTH / 0.6 * 1e6
+    assert t["volume_tok_per_day"][0] == pytest.approx(volume)
+    assert t["replicas_count"][0] == math.ceil(volume / case.fit.capacity_tok_per_day * (1 - 1e-12))
+    assert t["implied_ops_usd_per_month"][0] == pytest.approx(50_000 - t["replicas_count"][0] * 2.5 * HOURS_PER_MONTH)
+
+
+def test_assess_gives_every_cost_verdict_its_flips(setup, ranges, traces):
+    prices = [p for p in load_api_prices() if p.status == "current"]
+    frontier = [p for p in prices if p.tier == "frontier"]
+    hosted = [p for p in prices if p.tier == "hosted-open" and "llama-3.3-70b" in p.model]
+    case = be.CostCase(setup, 2.50)
+    verdicts = [
+        be.assess_near("C02", frontier, case, 5e6, 2.0, "frontier", ranges, book_ops_usd_per_month=8833,
+                       traffics=traces, steps=6),
+        be.assess_near("C03", hosted, case, 50e6, 2.0, "hosted", ranges, traffics=traces, steps=6),
+        be.assess_c04(frontier, hosted, case, 10.0, 2.0, ranges, steps=6),
+        be.assess_c05(prices, case.with_(ops_usd_per_month=8833), 5e6, 0.5, ranges, traces, steps=6),
+        be.assess_c06(prices, {"frontier": 10_000, "hosted-open": 50_000}, case, 8833, 2.0, ranges, steps=6),
+    ]
+    for v in verdicts:
+        names = {s.input for s in v.sensitivity}
+        assert {"ops_usd_per_month", "gpu_usd_per_hour", "input_share", "peak_to_mean_x", "cached_share",
+                "api_price_x", "compute_efficiency_share", "bandwidth_efficiency_share"} <= names, v.claim_id
+        assert v.robust in (True, False)
+    assert any(f"{t.replace('-', '_')}_near_count" in verdicts[0].figures for t in traces)
+
+
+def test_traffic_rows_show_the_peak_utilisation(setup, traces):
+    rows = be.traffic_rows({"article": costs.Traffic(0, 0.7), **traces}, be.CostCase(setup, 2.5))
+    assert rows["mean_utilisation_share"][0] == 1.0
+    assert all(0 < u <= 1 for u in rows["mean_utilisation_share"])
+
+
+def test_worked_example_is_the_formula_with_numbers():
+    ex = be.worked_example(ARTICLE, 3.0, 15.0)
+    assert ex["blended_usd_per_mtok"] == pytest.approx(6.6)
+    assert ex["breakeven_tok_per_day"] == pytest.approx(ARTICLE.breakeven(SONNET).lasting_tok_per_day)
+    assert "break-even" in be.worked_example_markdown(ex)
+
+
+def test_log_volumes_and_within():
+    v = be.log_volumes(1e6, 1e9, 4)
+    assert v[0] == pytest.approx(1e6) and v[-1] == pytest.approx(1e9)
+    assert be.within(9e6, 5e6, 2.0) and not be.within(math.inf, 5e6, 2.0)
+    with pytest.raises(ParameterError, match="tolerance_x"):
+        be.within(1, 1, 0.5)

@@ -84,3 +84,17 @@ def test_verdict_conditional_names_both_conditions():
 def test_verdict_fails_when_the_gate_admits_teams_below_break_even():
     v = decision.c01_verdict([], 32, {"a": 1e6, "b": 6e6}, 5e6, 2.0)
     assert v.verdict == FAILS
+
+
+def test_gate_table_and_c01_assess_on_the_dated_prices():
+    from selfhost.data.prices import load_api_prices
+
+    prices = [p for p in load_api_prices() if p.tier == "frontier" and p.status == "current"]
+    t = decision.gate_table(prices, 10_000, 0.7, 5e6)
+    sonnet = t[t["model"] == "anthropic/claude-sonnet-5.5"].iloc[0]
+    assert sonnet["gate_tok_per_day"] == pytest.approx(10_000 / (730 / 24) / 4.4 * 1e6)
+    v = decision.c01_assess(decision.disagreements(), 32, prices, 10_000, 0.7, 5e6, 2.0,
+                            input_share_range=(0.85, 0.99), cached_share_high=0.37, traffic_source="traces")
+    assert {s.input for s in v.sensitivity} == {"input_share", "cached_share", "api_price_x"}
+    assert v.verdict in (decision.CONDITIONAL, decision.FAILS, decision.HOLDS)
+    assert len(decision.gates_table()) == 5 and len(decision.paths_table()) == 6

@@ -11,7 +11,10 @@ Assumptions, named once here and repeated where they matter:
   seconds of errors before traffic moves (detection + switch), on top of the time when
   nothing at all is up.
 - **Steady state.** Availability is the long-run fraction of time up; budgets are
-  averages over a year or a month.
+  averages over a year or a month. The month here is a twelfth of the average calendar
+  year (365.2425 days / 12: 43,829 minutes), the month an SLA's uptime is counted over,
+  not the 730-hour billing month of the cost pages (43,800 minutes): the two differ by
+  0.07%.
 
 References
 ----------
@@ -24,15 +27,16 @@ References
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 
 import pandas as pd
 
 from selfhost.errors import ParameterError
 from selfhost.params import check_int, check_number
+from selfhost.robustness import sensitivity
 from selfhost.units import MINUTES_PER_MONTH, MINUTES_PER_YEAR, SECONDS_PER_YEAR
-from selfhost.verdicts import CONDITIONAL, FAILS, HOLDS, Verdict
+from selfhost.verdicts import CONDITIONAL, FAILS, HOLDS, Evidence, Verdict
 
 
 def _check_availability(name: str, value: float) -> float:
@@ -211,16 +215,22 @@ def smallest_deployment(
     return None
 
 
-def budget_table(nines: Sequence[float]) -> pd.DataFrame:
+#: The uptimes the budget table shows, in nines (99% to 99.999%, and 99.95% between).
+BUDGET_NINES: tuple[float, ...] = (2, 3, 3.5, 4, 5)
+
+
+def budget_table(nines: Sequence[float] = BUDGET_NINES) -> pd.DataFrame:
     """Downtime budgets for a list of nines.
 
-    Columns: ``nines``, ``availability_pct``, ``downtime_min_per_year``,
+    Columns: ``nines``, ``uptime`` (the availability as a percentage with the digits its nines
+    need: 99.99%, not a rounded 100%), ``availability_pct``, ``downtime_min_per_year``,
     ``downtime_min_per_month``.
     """
     rows = []
     for n in nines:
         a = availability_of_nines(n)
-        rows.append({"nines": n, "availability_pct": 100 * a, "downtime_min_per_year": downtime_min_per_year(a),
+        rows.append({"nines": n, "uptime": f"{100 * a:.{max(0, math.ceil(n) - 2)}f}%", "availability_pct": 100 * a,
+                     "downtime_min_per_year": downtime_min_per_year(a),
                      "downtime_min_per_month": downtime_min_per_month(a)})
     return pd.DataFrame(rows)
 
@@ -278,8 +288,8 @@ def c16_verdict(
     figures["zones_count"] = needed.zones
     conditions = (
         f"at least {needed.replicas} replicas in {needed.zones} zone(s), each able to carry the full load, with "
-        f"failover within {needed.failover_s:g} s: {needed.replicas}x the GPUs of the cost pages (their break-even "
-        f"scales by {needed.replicas}x)",
+        f"failover within {needed.failover_s:g} s: {needed.replicas}x the GPUs of one replica, whatever the volume "
+        "(on the cost pages, min_replicas)",
         "'zero external dependency' holds only on owned hardware; rented GPUs depend on their cloud's zones",
         f"API failover is not capped at the article's {100 * api_target:g}%: {api_text}; correlated outages are "
         "what bring it down",
@@ -295,5 +305,128 @@ def downtime_chart_table(table: pd.DataFrame, target: float) -> pd.DataFrame:
     """``deployment_table`` output with a label per deployment and whether it meets ``target``."""
     out = table.copy()
     out["deployment"] = [f"{r} replica(s), {z} zone(s)" for r, z in zip(out["replicas"], out["zones"])]
-    out["meets_target"] = out["availability"] >= target
+    out["meets_target"] = ["meets the target" if a >= target else "misses it" for a in out["availability"]]
     return out
+
+
+# ---------------------------------------------------------------------- the C16 case and what flips it
+@dataclass(frozen=True)
+class AvailabilityCase:
+    """Everything the C16 verdict is computed from (the page's parameters, resolved)."""
+
+    selfhost_target: float
+    api_target: float
+    replica_availability: float
+    zone_availability: float
+    replica_failures_per_year: float
+    failover_s: float
+    api_availabilities: tuple[float, ...]
+    api_outages_per_year: float
+    max_replicas: int = 8
+    max_zones: int = 3
+
+    @property
+    def single(self) -> Deployment:
+        return Deployment(1, 1, self.replica_availability, self.zone_availability, self.replica_failures_per_year,
+                          self.failover_s)
+
+    @property
+    def needed(self) -> Deployment | None:
+        return smallest_deployment(self.selfhost_target, self.replica_availability, self.zone_availability,
+                                   self.replica_failures_per_year, self.failover_s, self.max_replicas, self.max_zones)
+
+    @property
+    def api_failover(self) -> float:
+        """Two APIs (the two most available) behind failover [1]."""
+        best = sorted(self.api_availabilities, reverse=True)[:2]
+        return failover_availability(best, self.api_outages_per_year, self.failover_s)
+
+    def verdict(self) -> Verdict:
+        return c16_verdict(self.selfhost_target, self.api_target, self.single, self.needed, self.api_failover)
+
+
+def _decider(case: AvailabilityCase, name: str) -> Callable[[float], str]:
+    """The C16 verdict as a function of one input (``api_availabilities``: every API at that uptime)."""
+    def decide(v: float) -> str:
+        if name == "api_availabilities":
+            return replace(case, api_availabilities=(v,) * len(case.api_availabilities)).verdict().verdict
+        return replace(case, **{name: v}).verdict().verdict  # type: ignore[arg-type]
+    return decide
+
+
+def c16_assess(case: AvailabilityCase, ranges: Mapping[str, tuple[float, float, str]],
+               evidence: Sequence[Evidence] = ()) -> Verdict:
+    """The C16 verdict with what flips it: each of ``ranges`` (a field of :class:`AvailabilityCase` ->
+    (low, high, source)) held over its range, the others fixed."""
+    flips = []
+    for name, (low, high, source) in ranges.items():
+        if name == "api_availabilities":  # every API at one uptime; the baseline the two best ones' mean
+            best = sorted(case.api_availabilities, reverse=True)[:2]
+            baseline = sum(best) / len(best)
+        else:
+            baseline = getattr(case, name)
+        decide = _decider(case, name)
+        flips.append(sensitivity(name, decide, baseline, low, high, source, steps=24))
+    return case.verdict().with_(sensitivity=tuple(flips), evidence=tuple(evidence))
+
+
+def default_ranges(instance_sla: float, region_sla: float, api_observed: Sequence[float]) -> dict[str, tuple[float, float, str]]:
+    """The plausible range of each C16 input, with its source: the dated figures where there are any
+    (``data/availability.csv``), stated assumptions otherwise."""
+    return {
+        "replica_availability": (min(0.99, instance_sla), max(0.999, instance_sla),
+                                 f"a GPU replica below the {instance_sla:.1%} single-instance SLA (GPU, driver and "
+                                 "engine faults) up to 99.9%: assumption around data/availability.csv"),
+        "zone_availability": (0.999, max(0.99999, region_sla),
+                              f"a zone from 99.9% to 99.999% (a region-level SLA: {region_sla:.2%}, "
+                              "data/availability.csv)"),
+        "replica_failures_per_year": (1.0, 52.0, "a replica failing once a year to weekly: assumption"),
+        "failover_s": (5.0, 300.0, "health checks of seconds to a manual switch of minutes: assumption"),
+        "api_outages_per_year": (4.0, 52.0, "the primary API failing quarterly to weekly: assumption"),
+        "api_availabilities": (min(api_observed), max(api_observed), "observed 90-day API uptime, data/availability.csv"),
+    }
+
+
+# ---------------------------------------------------------------------- what the page shows
+def figure(table: pd.DataFrame, item: str, kind: str) -> float:
+    """One availability figure of ``data/availability.csv`` by its item and kind [1]."""
+    rows = table[(table["item"] == item) & (table["kind"] == kind)]
+    if rows.empty:
+        raise ParameterError("item", item, f"an item of kind {kind!r} in data/availability.csv")
+    return float(rows["availability"].iloc[0])
+
+
+def observed_availabilities(table: pd.DataFrame) -> dict[str, float]:
+    """Provider -> observed API uptime (the ``observed`` rows), most available first [1]."""
+    rows = table[table["kind"] == "observed"].sort_values("availability", ascending=False)
+    if rows.empty:
+        raise ParameterError("kind", "observed", "at least one observed API uptime in data/availability.csv")
+    return dict(zip(rows["provider"], rows["availability"].astype(float)))
+
+
+def observed_table(table: pd.DataFrame) -> pd.DataFrame:
+    """The observed API uptimes with their downtime per year and the copy they were read from."""
+    rows = table[table["kind"] == "observed"].sort_values("availability", ascending=False)
+    return pd.DataFrame({"provider": rows["provider"], "availability_share": rows["availability"],
+                         "downtime_min_per_year": [(1 - a) * MINUTES_PER_YEAR for a in rows["availability"]],
+                         "copy_date": rows["copy_date"] if "copy_date" in rows else None})
+
+
+def replica_cost_figures(single: Deployment, needed: Deployment | None, gpu_usd_per_hour: float) -> dict[str, float]:
+    """One replica's availability, the replicas the target needs and what their GPUs cost a month [USD/month]."""
+    from selfhost.units import HOURS_PER_MONTH
+
+    replicas = needed.replicas if needed else 0
+    return {"single_replica_pct": 100 * single.availability, "needed_replicas_count": replicas,
+            "needed_gpu_usd_per_month": check_number("gpu_usd_per_hour", gpu_usd_per_hour, gt=0) * max(replicas, 1)
+            * HOURS_PER_MONTH}
+
+
+def data_evidence_text(table: pd.DataFrame) -> str:
+    """The availability figures a verdict rests on, with the dates of their copies."""
+    dated = sorted(d.isoformat() for d in table.get("copy_date", pd.Series(dtype=object)) if d is not None and d == d)
+    read = sorted({d.isoformat() for d in table["retrieved"]})
+    copies = f"copies dated {', '.join(dated)}" if dated else "copies undated"
+    undated = len(table) - len(dated)
+    return (f"{len(table)} availability figures from data/availability.csv ({copies}"
+            + (f", {undated} undated" if dated and undated else "") + f"; read {', '.join(read)})")

@@ -2,7 +2,7 @@
 
 Pure functions over plain numbers. Names carry units: ``_usd_per_mtok`` is US dollars
 per million tokens, ``_tok_per_day`` tokens per day, ``_usd_per_month`` dollars per
-(average) month.
+billing month (730 hours, :data:`selfhost.units.HOURS_PER_MONTH`).
 
 Glossary
 --------
@@ -17,15 +17,34 @@ ops_usd_per_month : float
     Operating cost of a self-hosted deployment: engineer time, monitoring [USD/month].
 breakeven_tok_per_day : float
     Daily volume at which self-hosting and the API cost the same [tok/day].
+peak_to_mean_x : float
+    The traffic's busiest rate over its mean rate [x]: capacity is provisioned for the peak.
+
+The one cost model
+------------------
+Every cost page and the ``selfhost breakeven`` command price self-hosting the same way
+(:class:`Deployment`): the model runs on *replicas*, each of ``gpus_per_replica`` GPUs (as
+many as the model needs to fit in memory at its precision, or more), each serving at most
+``replica_capacity_tok_per_day`` within the latency target (:mod:`selfhost.capacity`
+computes it; :mod:`selfhost.breakeven` sizes a deployment from a model and a GPU). A
+deployment serves traffic (:class:`Traffic`) whose peak rate is ``peak_to_mean_x`` times its
+mean, so it rents ``ceil(peak / capacity)`` replicas (never fewer than ``min_replicas``),
+paid around the clock, plus an operating cost per month; its GPUs are on average busy
+``mean / provisioned capacity`` of the time. Costs step up a replica at a time, so a
+break-even is where the API's bill (linear in the volume) first reaches the self-host cost
+and, separately, the volume from which self-hosting stays cheaper
+(:meth:`Deployment.breakeven`). With no capacity limit (``replica_capacity_tok_per_day``
+None: the article's assumption) both are ``(GPUs + operations) / price``.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 from selfhost.errors import ParameterError
 from selfhost.params import check_int, check_number
-from selfhost.units import DAYS_PER_MONTH, HOURS_PER_DAY, MONTHS_PER_YEAR, TOK_PER_MTOK
+from selfhost.units import DAYS_PER_MONTH, HOURS_PER_DAY, HOURS_PER_MONTH, MONTHS_PER_YEAR, TOK_PER_MTOK
 
 
 def blended_usd_per_mtok(
@@ -95,18 +114,226 @@ def spend_usd_per_month(tok_per_day: float, blended_price_usd_per_mtok: float) -
     return tok_per_day * blended_price_usd_per_mtok / TOK_PER_MTOK * DAYS_PER_MONTH
 
 
-# --- Self-hosting: daily cost, break-even, total cost of ownership (C02-C06) ---------------
-#
-# The model (the article's, made explicit): a self-hosted deployment rents ``gpu_count``
-# GPUs around the clock at ``gpu_usd_per_hour`` each and pays an operating cost per month
-# (engineer time, monitoring, on-call). Its cost does not depend on the token volume, so
-# the break-even volume is the daily self-host cost divided by the API's blended price.
-#
-# CAPACITY IS NOT MODELLED HERE. Every function below assumes that the GPUs rented can
-# serve the volume in question. Where capacity will constrain it, :func:`gpus_needed` is
-# the one place that has to change: given a capacity per GPU it returns more GPUs as the
-# volume grows (claim C07 works the capacity out).
+# --- The one cost model: replicas stepped by capacity, plus operations ----------------------
 
+
+@dataclass(frozen=True)
+class Traffic:
+    """The traffic a deployment or an API serves.
+
+    Parameters
+    ----------
+    tok_per_day : float
+        Mean volume, input plus output [tok/day].
+    input_share : float
+        Input tokens as a share of all tokens [1] (the article's 70/30: 0.7).
+    peak_to_mean_x : float
+        Busiest rate over mean rate [x] (1: a steady load, the article's assumption).
+    cached_share : float
+        Share of input tokens an API bills at its cached-input price [1] (a prefix-cache
+        hit share).
+    label : str
+        Where the figures come from (``article``, a trace's name).
+
+    >>> Traffic(5e6, 0.7).peak_tok_per_day
+    5000000.0
+    """
+
+    tok_per_day: float
+    input_share: float
+    peak_to_mean_x: float = 1.0
+    cached_share: float = 0.0
+    label: str = "article"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "tok_per_day", check_number("tok_per_day", self.tok_per_day, ge=0))
+        object.__setattr__(self, "input_share", check_number("input_share", self.input_share, ge=0, le=1))
+        object.__setattr__(self, "peak_to_mean_x", check_number("peak_to_mean_x", self.peak_to_mean_x, ge=1))
+        object.__setattr__(self, "cached_share", check_number("cached_share", self.cached_share, ge=0, le=1))
+
+    @property
+    def peak_tok_per_day(self) -> float:
+        """The peak rate, as a daily volume [tok/day]: what capacity is provisioned for."""
+        return self.tok_per_day * self.peak_to_mean_x
+
+    def at(self, tok_per_day: float) -> Traffic:
+        """The same traffic at another mean volume."""
+        return Traffic(tok_per_day, self.input_share, self.peak_to_mean_x, self.cached_share, self.label)
+
+
+@dataclass(frozen=True)
+class Breakeven:
+    """Where self-hosting starts to pay against an API [tok/day].
+
+    ``first_tok_per_day``: the smallest mean volume at which self-hosting costs no more
+    than the API. ``lasting_tok_per_day``: the volume from which it stays so (beyond the
+    first, an added replica can make self-hosting dearer again until the API's bill
+    catches up). ``inf`` where no volume breaks even: one replica's tokens, at the
+    utilisation the traffic's peak allows, are worth less at the API's price than the
+    replica costs. Without a capacity limit both are equal.
+    """
+
+    first_tok_per_day: float
+    lasting_tok_per_day: float
+
+    @property
+    def crosses(self) -> bool:
+        return math.isfinite(self.lasting_tok_per_day)
+
+
+@dataclass(frozen=True)
+class MonthlyCost:
+    """What a deployment costs for a traffic, and what it provisions [USD/month, tok/day, 1]."""
+
+    replicas_count: int
+    gpus_count: int
+    gpu_usd_per_month: float
+    ops_usd_per_month: float
+    total_usd_per_month: float
+    capacity_tok_per_day: float | None
+    utilisation_share: float | None
+    usd_per_mtok: float | None
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """A self-hosted deployment: replicas of ``gpus_per_replica`` GPUs plus operations.
+
+    Parameters
+    ----------
+    gpu_usd_per_hour : float
+        Rental price of one GPU [USD/h], paid around the clock (730 h a month).
+    gpus_per_replica : int
+        GPUs of one replica (tensor parallel) [1].
+    replica_capacity_tok_per_day : float or None
+        Most one replica serves within the latency target [tok/day]; None: no limit (the
+        article's assumption: one replica serves any volume).
+    ops_usd_per_month : float
+        Operating cost: engineer time, monitoring [USD/month].
+    min_replicas : int
+        Replicas kept whatever the volume (availability) [1].
+    label : str
+        What it is, in words (``1 x A100 80GB, int4``).
+
+    Examples
+    --------
+    The article's scenario, one A100 at $2.50/h serving any volume, against Claude
+    Sonnet 4.x at 70/30 ($6.60/Mtok):
+
+    >>> d = Deployment(2.50, 1, None)
+    >>> round(d.monthly(Traffic(5e6, 0.7)).total_usd_per_month)
+    1825
+    >>> round(d.breakeven(6.6).first_tok_per_day / 1e6, 2)
+    9.09
+
+    With a capacity of 50M tok/day per replica against a $0.60/Mtok API no volume
+    breaks even: a full replica's tokens are worth $30 a day, the replica costs $60:
+
+    >>> Deployment(2.50, 1, 50e6).breakeven(0.6).crosses
+    False
+    """
+
+    gpu_usd_per_hour: float
+    gpus_per_replica: int = 1
+    replica_capacity_tok_per_day: float | None = None
+    ops_usd_per_month: float = 0.0
+    min_replicas: int = 1
+    label: str = ""
+
+    def __post_init__(self) -> None:
+        check_number("gpu_usd_per_hour", self.gpu_usd_per_hour, gt=0)
+        check_int("gpus_per_replica", self.gpus_per_replica, ge=1, le=1024)
+        if self.replica_capacity_tok_per_day is not None:
+            check_number("replica_capacity_tok_per_day", self.replica_capacity_tok_per_day, ge=0)
+        check_number("ops_usd_per_month", self.ops_usd_per_month, ge=0)
+        check_int("min_replicas", self.min_replicas, ge=1, le=100_000)
+
+    @property
+    def replica_usd_per_month(self) -> float:
+        """One replica's GPUs around the clock [USD/month]."""
+        return self.gpu_usd_per_hour * self.gpus_per_replica * HOURS_PER_MONTH
+
+    @property
+    def serves(self) -> bool:
+        """False when a replica serves nothing within the latency target (capacity 0)."""
+        return self.replica_capacity_tok_per_day is None or self.replica_capacity_tok_per_day > 0
+
+    def replicas_for(self, traffic: Traffic) -> int:
+        """Replicas the traffic's peak needs: ``max(min_replicas, ceil(peak / capacity))`` [1].
+
+        Raises ParameterError when a replica serves nothing within the latency target.
+        """
+        cap = self.replica_capacity_tok_per_day
+        if cap is None:
+            return self.min_replicas
+        if cap <= 0:
+            raise ParameterError("replica_capacity_tok_per_day", cap,
+                                 "a capacity > 0: no batch of this deployment meets the latency target")
+        # a hair of tolerance, so that a volume computed as exactly n capacities needs n replicas
+        return max(self.min_replicas, math.ceil(traffic.peak_tok_per_day / cap * (1 - 1e-12)))
+
+    def monthly(self, traffic: Traffic) -> MonthlyCost:
+        """GPUs (replicas for the peak) around the clock plus operations, at the traffic's volume."""
+        n = self.replicas_for(traffic)
+        gpu = n * self.replica_usd_per_month
+        total = gpu + self.ops_usd_per_month
+        cap = None if self.replica_capacity_tok_per_day is None else n * self.replica_capacity_tok_per_day
+        use = traffic.tok_per_day / cap if cap else None
+        per_mtok = total / (traffic.tok_per_day * DAYS_PER_MONTH) * TOK_PER_MTOK if traffic.tok_per_day else None
+        return MonthlyCost(n, n * self.gpus_per_replica, gpu, self.ops_usd_per_month, total, cap, use, per_mtok)
+
+    def breakeven(self, blended_price_usd_per_mtok: float, peak_to_mean_x: float = 1.0) -> Breakeven:
+        """Break-even volumes against an API at a blended price [tok/day] (see :class:`Breakeven`).
+
+        Per billing month a volume ``V`` costs ``p V`` at the API (``p`` = price x days per
+        month) and ``n(V) R + O`` self-hosted (``R`` a replica, ``O`` operations,
+        ``n(V) = max(m, ceil(V k / C))`` with ``k`` the peak-to-mean and ``C`` a replica's
+        capacity). Within the volumes ``n`` replicas serve, ``((n-1) C', n C']`` with
+        ``C' = C / k``, the API costs at least as much from ``t_n = (n R + O) / p``. The
+        first break-even is in the first step where ``t_n <= n C'``; self-hosting stays
+        cheaper from the step ``K`` on where even its lowest volume pays,
+        ``p (K-1) C' >= K R + O``, back through the part of step ``K - 1`` it wins.
+        """
+        check_number("blended_price_usd_per_mtok", blended_price_usd_per_mtok, gt=0)
+        check_number("peak_to_mean_x", peak_to_mean_x, ge=1)
+        p = blended_price_usd_per_mtok / TOK_PER_MTOK * DAYS_PER_MONTH
+        r, o, m = self.replica_usd_per_month, self.ops_usd_per_month, self.min_replicas
+        if self.replica_capacity_tok_per_day is None:
+            v = (m * r + o) / p
+            return Breakeven(v, v)
+        c = self.replica_capacity_tok_per_day / peak_to_mean_x
+        slope = p * c - r  # what a full replica earns over its cost [USD/month]
+        if c <= 0 or slope <= 0:
+            return Breakeven(math.inf, math.inf)
+
+        def t(n: int) -> float:
+            return (n * r + o) / p
+
+        def lo(n: int) -> float:
+            return 0.0 if n == m else (n - 1) * c
+
+        n_first = max(m, math.ceil(o / slope - 1e-12))
+        first = max(lo(n_first), t(n_first))
+        k = max(m + 1, math.ceil((p * c + o) / slope - 1e-12))
+        n = k - 1
+        lasting = max(lo(n), t(n)) if t(n) <= n * c else n * c
+        return Breakeven(first, max(first, lasting))
+
+
+def api_usd_per_month(traffic: Traffic, blended_price_usd_per_mtok: float) -> float:
+    """An API's monthly bill for a traffic at a blended price [USD/month].
+
+    >>> round(api_usd_per_month(Traffic(5e6, 0.7), 6.6))
+    1004
+    """
+    return spend_usd_per_month(traffic.tok_per_day, check_number("blended_price_usd_per_mtok",
+                                                                  blended_price_usd_per_mtok, gt=0))
+
+
+# --- The article's arithmetic, kept for the pages' worked examples (C02-C06) ----------------
+#
+# The functions below are the same model with one replica of ``gpu_count`` GPUs that serves
+# any volume (no capacity limit): ``Deployment(gpu_usd_per_hour, gpu_count, None, ops)``.
 
 
 def ops_usd_per_month(
@@ -148,12 +375,12 @@ def ops_usd_per_month(
 
 
 def gpus_needed(tok_per_day: float, gpu_count: int, capacity_tok_per_day_per_gpu: float | None = None) -> int:
-    """GPUs a deployment rents at a volume: the capacity hook.
+    """GPUs a one-GPU-replica deployment rents at a volume (kept for the capacity page's worked example).
 
-    With no capacity given (the default, and the assumption of the cost pages) the
-    deployment keeps its ``gpu_count`` GPUs whatever the volume: one GPU is assumed to
-    serve it. With a capacity per GPU, it rents as many as the volume needs, and never
-    fewer than ``gpu_count`` (replicas kept for availability).
+    With no capacity given the deployment keeps its ``gpu_count`` GPUs whatever the
+    volume (the article's assumption). With a capacity per GPU, it rents as many as the
+    volume needs, and never fewer than ``gpu_count``. :meth:`Deployment.replicas_for`
+    is the general form (replicas of several GPUs, provisioned for the peak).
 
     >>> gpus_needed(50e6, 1)
     1
@@ -222,8 +449,9 @@ def breakeven_tok_per_day(
 ) -> float:
     """Daily token volume at which self-hosting costs the same as the API.
 
-    Above it the API bill exceeds the fixed self-host cost. Assumes the rented GPUs
-    can serve the volume (capacity is not modelled; see :func:`gpus_needed`).
+    Above it the API bill exceeds the fixed self-host cost. This is the article's
+    arithmetic: the rented GPUs serve any volume. :meth:`Deployment.breakeven` counts
+    capacity (replicas stepped by it) and the traffic's peak.
 
     Parameters
     ----------
@@ -278,11 +506,12 @@ def tco_usd_per_month(
 ) -> float:
     """Total cost of ownership of self-hosting per month at a daily volume [USD/month].
 
-    GPUs (as many as :func:`gpus_needed` says) around the clock plus operations. With no
-    capacity given the cost is flat in the volume.
+    GPUs (as many as :func:`gpus_needed` says) around the clock plus operations; with no
+    capacity given the cost is flat in the volume. :meth:`Deployment.monthly` is the
+    general form.
 
     >>> round(tco_usd_per_month(5e6, 2.50, ops_usd_per_month=4000))
-    5826
+    5825
     """
     gpus = gpus_needed(tok_per_day, gpu_count, capacity_tok_per_day_per_gpu)
     return selfhost_usd_per_day(gpu_usd_per_hour, gpus, ops_usd_per_month) * DAYS_PER_MONTH
@@ -299,7 +528,7 @@ def implied_ops_usd_per_month(
     operating overhead is this large (negative: the GPUs alone cost more than ``S``).
 
     >>> round(implied_ops_usd_per_month(10_000, 2.50))
-    8174
+    8175
     """
     check_number("spend_threshold_usd_per_month", spend_threshold_usd_per_month, ge=0)
     return spend_threshold_usd_per_month - selfhost_usd_per_day(gpu_usd_per_hour, gpu_count) * DAYS_PER_MONTH

@@ -27,11 +27,17 @@ The article, "Self-Hosting LLMs", section "Should You Self-Host?" (``seed`` text
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 
+import pandas as pd
+
+from selfhost.costs import tok_per_day_for_spend
 from selfhost.params import check_bool, check_number
-from selfhost.verdicts import CONDITIONAL, FAILS, HOLDS, Verdict
+from selfhost.prices import ApiPrice
+from selfhost.robustness import sensitivity
+from selfhost.verdicts import CONDITIONAL, FAILS, HOLDS, Evidence, Verdict
 
 
 class Outcome(str, Enum):
@@ -289,3 +295,74 @@ def c01_verdict(
         parts.append(f"its spend gate buys {low_x:.1f}x to {high_x:.1f}x the article's own break-even volume")
     reason = "The tree is a coherent ordering of the article's criteria, but " + ", and ".join(parts) + "."
     return Verdict("C01", CONDITIONAL, reason, figures, tuple(conditions))
+
+
+def gates_table() -> pd.DataFrame:
+    """The gates in the order the article draws them: number, question, where yes and no lead."""
+    return pd.DataFrame([{"gate_count": i + 1, "question": g.question,
+                          "yes": g.yes.value if isinstance(g.yes, Outcome) else "next gate",
+                          "no": g.no.value if isinstance(g.no, Outcome) else "next gate"}
+                         for i, g in enumerate(GATES)])
+
+
+def paths_table() -> pd.DataFrame:
+    """Every root-to-leaf path: its outcome and the answers on the way."""
+    return pd.DataFrame([{"outcome": d.outcome.value,
+                          "answers": ", ".join(f"{k}={'yes' if v else 'no'}" for k, v in d.path)}
+                         for d in reachable_paths()])
+
+
+def disagreements_table(parted: Sequence[Disagreement]) -> pd.DataFrame:
+    """The profiles on which tree and list part: each gate's answer, what each says."""
+    return pd.DataFrame([{**d.gate_answers, "tree_says": d.tree.value,
+                          "list_says": "self-host" if d.list_self_hosts else "use APIs"} for d in parted])
+
+
+def gate_table(prices: Sequence[ApiPrice], spend_gate_usd_per_month: float, input_share: float,
+               article_breakeven_tok_per_day: float, cached_share: float = 0.0,
+               api_price_x: float = 1.0) -> pd.DataFrame:
+    """What the spend gate buys at each API's price: ``model``, ``blended_usd_per_mtok``,
+    ``gate_tok_per_day``, ``gate_mtok_per_day``, ``gate_over_breakeven_x``, ``copy_date``; by volume."""
+    check_number("api_price_x", api_price_x, gt=0)
+    rows = []
+    for p in prices:
+        blended = p.blended_usd_per_mtok(input_share, cached_share) * api_price_x
+        tok = tok_per_day_for_spend(spend_gate_usd_per_month, blended)
+        rows.append({"model": p.key, "blended_usd_per_mtok": blended, "gate_tok_per_day": tok,
+                     "gate_mtok_per_day": tok / 1e6, "gate_over_breakeven_x": tok / article_breakeven_tok_per_day,
+                     "copy_date": p.copy_date})
+    return pd.DataFrame(rows).sort_values("gate_tok_per_day").reset_index(drop=True)
+
+
+def c01_assess(parted: list[Disagreement], profiles: int, prices: Sequence[ApiPrice], spend_gate_usd_per_month: float,
+               input_share: float, article_breakeven_tok_per_day: float, consistency_factor: float, *,
+               input_share_range: tuple[float, float], cached_share_high: float, traffic_source: str,
+               api_price_low_x: float = 0.5, evidence: Sequence[Evidence] = ()) -> Verdict:
+    """:func:`c01_verdict` at the gate volumes the prices give, with what flips it.
+
+    The uncertain inputs: the input share and the cached share (the traces), and the API
+    prices (batch, about half, to list). The tree's own structure is not uncertain.
+    """
+
+    def verdict_at(share: float = input_share, cached: float = 0.0, x: float = 1.0) -> Verdict:
+        t = gate_table(prices, spend_gate_usd_per_month, share, article_breakeven_tok_per_day, cached, x)
+        return c01_verdict(parted, profiles, dict(zip(t["model"], t["gate_tok_per_day"])),
+                           article_breakeven_tok_per_day, consistency_factor)
+
+    base = verdict_at()
+    flips = (
+        sensitivity("input_share", lambda v: verdict_at(share=v).verdict, input_share, input_share_range[0],
+                    input_share_range[1], traffic_source),
+        sensitivity("cached_share", lambda v: verdict_at(cached=v).verdict, 0.0, 0.0, cached_share_high,
+                    traffic_source),
+        sensitivity("api_price_x", lambda v: verdict_at(x=v).verdict, 1.0, api_price_low_x, 1.0,
+                    "data/api_prices.csv: batch prices (about half) to list prices"),
+    )
+    return base.with_(sensitivity=flips, evidence=tuple(evidence))
+
+
+def price_evidence(prices: Sequence[ApiPrice]) -> Evidence:
+    """The dated prices the gate volumes rest on."""
+    from selfhost.prices import copy_dates
+
+    return Evidence("data", f"{len(prices)} current frontier API prices from data/api_prices.csv ({copy_dates(prices)})")

@@ -10,7 +10,8 @@ their prices, operating cost and the APIs they would otherwise pay, :func:`make_
    carry the *peak* rate (mean x ``peak_to_mean_x``), plus the spares the availability
    target needs (:func:`selfhost.availability.smallest_deployment`: the target reached
    with every replica able to carry the load means ``spares = replicas - 1`` of it);
-2. prices each: GPUs around the clock (``gpus x $/GPU-hour x 730 h``) plus operations;
+2. prices each with the book's one cost model (:class:`selfhost.costs.Deployment`): GPUs around
+   the clock (``gpus x $/GPU-hour x 730 h``) plus operations;
 3. picks the cheapest that meets the targets, and prices the same traffic at each API
    (its blended price for the traffic's input share and cached share);
 4. answers "self-host" when the deployment costs less a month than the API it would
@@ -34,14 +35,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from selfhost import availability, capacity, memory, roofline
+from selfhost import availability, capacity, costs, memory, roofline
 from selfhost.errors import ParameterError
 from selfhost.gpus import Gpu
 from selfhost.modelspec import ModelSpec
 from selfhost.params import check_number
 from selfhost.prices import ApiPrice
 from selfhost.robustness import Sensitivity, sensitivity
-from selfhost.units import HOURS_PER_MONTH, TOK_PER_MTOK
+from selfhost.units import HOURS_PER_MONTH
 
 #: GPUs per replica tried (tensor parallel sizes vLLM serves).
 REPLICA_SIZES = (1, 2, 4, 8)
@@ -165,8 +166,19 @@ class Candidate:
         return self.replicas * self.gpus_per_replica
 
     @property
+    def cost_deployment(self) -> costs.Deployment:
+        """This kind of deployment in the book's one cost model (:class:`selfhost.costs.Deployment`): load
+        replicas stepped by capacity as the volume grows; the spare replicas, paid whatever the volume,
+        counted with the operating cost."""
+        spares_usd_per_month = self.spare_replicas * costs.Deployment(self.gpu_usd_per_hour,
+                                                                      self.gpus_per_replica).replica_usd_per_month
+        return costs.Deployment(self.gpu_usd_per_hour, self.gpus_per_replica, self.replica_capacity_tok_per_day,
+                                self.ops_usd_per_month + spares_usd_per_month, label=self.label)
+
+    @property
     def gpu_usd_per_month(self) -> float:
-        return self.gpus_total * self.gpu_usd_per_hour * HOURS_PER_MONTH
+        """Every replica's GPUs around the clock, 730 h a month [USD/month]."""
+        return self.replicas * self.cost_deployment.replica_usd_per_month
 
     @property
     def selfhost_usd_per_month(self) -> float:
@@ -291,34 +303,23 @@ def blended_for(price: ApiPrice, traffic: Traffic) -> float:
 
 
 def api_usd_per_month(blended_usd_per_mtok: float, tok_per_day: float) -> float:
-    """The monthly bill of ``tok_per_day`` at a blended price [USD/month] (730-hour months)."""
-    return tok_per_day * HOURS_PER_MONTH / 24 * blended_usd_per_mtok / TOK_PER_MTOK
+    """The monthly bill of ``tok_per_day`` at a blended price [USD/month] (730-hour months;
+    :func:`selfhost.costs.spend_usd_per_month`)."""
+    return costs.spend_usd_per_month(tok_per_day, blended_usd_per_mtok)
 
 
-def breakeven_tok_per_day(c: Candidate, blended_usd_per_mtok: float, peak_to_mean_x: float,
-                          max_replicas: int = 100_000) -> float | None:
+def breakeven_tok_per_day(c: Candidate, blended_usd_per_mtok: float, peak_to_mean_x: float) -> float | None:
     """The smallest mean volume at which the API costs as much as ``c``'s kind of deployment [tok/day].
 
-    The deployment grows a replica at a time with the volume: at mean volume ``V`` it runs
-    ``max(1, ceil(V x peak / C)) + spares`` replicas of ``g`` GPUs. Within the range ``n``
-    load replicas serve, the API's bill equals the self-host cost at
-    ``V = (n + spares) x g x price x 730 + ops`` over the API's price per token-month.
-    None when a replica's full capacity is worth less at the API's price than the replica
-    costs: then no volume breaks even.
+    The first break-even of :meth:`selfhost.costs.Deployment.breakeven` for :attr:`Candidate.cost_deployment`:
+    at mean volume ``V`` the deployment runs ``max(1, ceil(V x peak / C)) + spares`` replicas of ``g``
+    GPUs. None when a replica's full capacity is worth less at the API's price than the replica
+    costs (or a replica serves nothing): then no volume breaks even.
     """
     if c.replica_capacity_tok_per_day <= 0:
         return None
-    per_tok_month = api_usd_per_month(blended_usd_per_mtok, 1.0)
-    replica_month = c.gpus_per_replica * c.gpu_usd_per_hour * HOURS_PER_MONTH
-    cap = c.replica_capacity_tok_per_day / peak_to_mean_x  # mean volume one replica carries
-    for n in range(1, max_replicas + 1):
-        cost = (n + c.spare_replicas) * replica_month + c.ops_usd_per_month
-        v = max((n - 1) * cap, cost / per_tok_month)
-        if v <= n * cap:
-            return v
-        if cap * per_tok_month <= replica_month:
-            return None
-    return None
+    first = c.cost_deployment.breakeven(blended_usd_per_mtok, peak_to_mean_x).first_tok_per_day
+    return first if math.isfinite(first) else None
 
 
 def quotes(c: Candidate | None, inputs: PlanInputs) -> list[ApiQuote]:
@@ -518,8 +519,8 @@ def monthly_usd(price_usd_per_hour: float, gpus: int, ops_usd_per_month: float) 
 
 def deployment_usd_per_month(c: Candidate, tok_per_day: float, peak_to_mean_x: float) -> float:
     """What ``c``'s kind of deployment costs at a mean volume: replicas stepped by capacity [USD/month]."""
-    load = max(1, math.ceil(tok_per_day * peak_to_mean_x / c.replica_capacity_tok_per_day))
-    return monthly_usd(c.gpu_usd_per_hour, (load + c.spare_replicas) * c.gpus_per_replica, c.ops_usd_per_month)
+    # the one cost model (selfhost.costs.Deployment.monthly); the input share does not change a deployment's cost
+    return c.cost_deployment.monthly(costs.Traffic(tok_per_day, 0.0, peak_to_mean_x)).total_usd_per_month
 
 
 def cost_curve(p: Plan, low_x: float = 0.05, high_x: float = 20.0, points: int = 81) -> list[dict[str, Any]]:

@@ -33,11 +33,14 @@ HOURS_PER_DAY = 24.0
 DAYS_PER_YEAR = 365.2425
 #: Months in a year [month/year].
 MONTHS_PER_YEAR = 12
-#: Days in an average month [day/month]: 365.2425 / 12 = 30.44.
-DAYS_PER_MONTH = DAYS_PER_YEAR / MONTHS_PER_YEAR
-#: Hours in an average month [h/month]: 730.5, the "730 hours" clouds bill a month by.
-HOURS_PER_MONTH = DAYS_PER_MONTH * HOURS_PER_DAY
-#: Minutes in an average year and month [min/year], [min/month].
+#: Hours in a billing month [h/month]: 730, the month AWS, Azure and GCP bill a monthly price by
+#: (365 days x 24 h / 12 = 730). Every cost in ``_usd_per_month`` is 730 hours of it.
+HOURS_PER_MONTH = 730.0
+#: Days in a billing month [day/month]: 730 / 24 = 30.42.
+DAYS_PER_MONTH = HOURS_PER_MONTH / HOURS_PER_DAY
+#: Minutes in an average year [min/year] and in a twelfth of it [min/month]: downtime budgets
+#: (an SLA's month) follow the calendar year, 365.2425 days / 12 = 43,829 minutes, not the
+#: 730-hour billing month (43,800 minutes).
 MINUTES_PER_YEAR = DAYS_PER_YEAR * HOURS_PER_DAY * 60
 MINUTES_PER_MONTH = MINUTES_PER_YEAR / MONTHS_PER_YEAR
 #: Seconds in an average year [s/year].
@@ -66,7 +69,7 @@ class Unit:
 GLOSSARY: tuple[Unit, ...] = (
     Unit("_usd_per_mtok", "USD/Mtok", "${:,.2f}/Mtok", "US dollars per million tokens"),
     Unit("_usd_per_hour", "USD/h", "${:,.2f}/h", "US dollars per hour"),
-    Unit("_usd_per_month", "USD/month", "${:,.0f}/month", "US dollars per average month (730.5 hours)"),
+    Unit("_usd_per_month", "USD/month", "${:,.0f}/month", "US dollars per billing month (730 hours)"),
     Unit("_usd_per_day", "USD/day", "${:,.0f}/day", "US dollars per day"),
     Unit("_usd_per_year", "USD/year", "${:,.0f}/year", "US dollars per year"),
     Unit("_usd", "USD", "${:,.0f}", "US dollars"),

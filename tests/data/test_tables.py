@@ -45,6 +45,7 @@ def test_api_prices_are_typed():
     prices = load_api_prices()
     gpt5 = next(p for p in prices if p.key == "openai/gpt-5")
     assert gpt5.input_usd_per_mtok == 1.25 and gpt5.cached_input_usd_per_mtok == 0.125
+    assert gpt5.copy_date == dt.date(2026, 11, 5)
 
 
 def _rewrite(data_copy: Path, old: str, new: str) -> None:
@@ -55,38 +56,38 @@ def _rewrite(data_copy: Path, old: str, new: str) -> None:
 
 
 def test_missing_source_names_file_row_and_column(data_copy):
-    _rewrite(data_copy, "https://deploybase.ai/articles/claude-api-pricing", "")
+    _rewrite(data_copy, "https://docs.laozhang.ai/announcements/claude-fable-5-2-2026-11.md", "")
     with pytest.raises(DataError, match=r"api_prices.csv, row 1, column source: empty"):
         load_api_prices()
 
 
 def test_non_numeric_price_names_file_row_and_column(data_copy):
-    _rewrite(data_copy, "current,5.00,", "current,five,")
-    with pytest.raises(DataError, match=r"row 1, column input_usd_per_mtok: 'five' is not a valid float"):
+    _rewrite(data_copy, "current,8.00,", "current,eight,")
+    with pytest.raises(DataError, match=r"row 1, column input_usd_per_mtok: 'eight' is not a valid float"):
         load_api_prices()
 
 
 def test_negative_price_is_refused(data_copy):
-    _rewrite(data_copy, "current,5.00,", "current,-5.00,")
-    with pytest.raises(DataError, match=r"column input_usd_per_mtok: -5 USD/Mtok is out of range: must be > 0"):
+    _rewrite(data_copy, "current,8.00,", "current,-8.00,")
+    with pytest.raises(DataError, match=r"column input_usd_per_mtok: -8 USD/Mtok is out of range: must be >= 0.01"):
         load_api_prices()
 
 
 def test_malformed_date_is_refused(data_copy):
-    _rewrite(data_copy, "2026-11-27", "27/11/2026")
-    with pytest.raises(DataError, match=r"column retrieved: '27/11/2026' is not a valid date"):
+    _rewrite(data_copy, "2026-12-02", "02/12/2026")
+    with pytest.raises(DataError, match=r"column retrieved: '02/12/2026' is not a valid date"):
         load_api_prices()
 
 
 def test_future_date_is_refused(data_copy):
-    _rewrite(data_copy, "2026-11-27", "2999-01-01")
+    _rewrite(data_copy, "2026-12-02", "2999-01-01")
     with pytest.raises(DataError, match="lies in the future"):
         load_api_prices()
 
 
 def test_unknown_unit_in_manifest_is_refused(data_copy):
     meta = data_copy / "api_prices.meta.yaml"
-    meta.write_text(meta.read_text().replace("unit: USD/Mtok, gt: 0, le: 200, description: uncached", "unit: EUR/Mtok, gt: 0, le: 200, description: uncached"))
+    meta.write_text(meta.read_text().replace("unit: USD/Mtok, ge: 0.01, le: 200, description: \"uncached", "unit: EUR/Mtok, ge: 0.01, le: 200, description: \"uncached"))
     with pytest.raises(DataError, match=r"column input_usd_per_mtok: unknown unit 'EUR/Mtok'"):
         load_api_prices()
 

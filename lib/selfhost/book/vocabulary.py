@@ -114,4 +114,13 @@ VOCABULARY: dict[str, Term] = {
     'volume_min_tok_per_day': Term('float', 'left end of the cost chart [tok/day]'),
     'window_s': Term('int', 'the window a peak-to-mean is counted over, a whole number of seconds [s]'),
     'zone_availability': Term('float', 'one zone or data centre (assumption) [1]'),
+    'weight_dtype': Term('str', 'weight precision of the self-hosted model: bf16, fp8, int8, int4, or best (the one that fits and serves the most)'),
+    'gpus_per_replica': Term('int', 'GPUs of one replica (tensor parallel); 0: the fewest the model fits on [1]'),
+    'min_replicas': Term('int', 'replicas kept whatever the volume (availability) [1]'),
+    'peak_to_mean_x': Term('float', "the traffic's busiest rate over its mean: capacity is provisioned for the peak; the article's steady load is 1 [x]"),
+    'cached_share': Term('float', "share of input tokens an API bills at its cached-input price (a prefix-cache hit share) [1]"),
+    'tok_per_day': Term('float', 'the volume of the worked example [tok/day]'),
+    'traces': Term('list', 'trace summaries (data/traffic/) set beside the article\'s traffic; empty: all of them'),
+    'current_gpus': Term('list', 'GPUs (names in data/gpus.csv) priced at their cheapest on-demand price for "current GPUs"'),
+    'batch_api': Term('bool', "price the APIs at their batch prices where they have them (about half)"),
 }

@@ -8,7 +8,10 @@ import pandas as pd
 from selfhost.charts.theme import API_COLOR, NEUTRAL_COLOR, SELF_HOST_COLOR
 from selfhost.decision import GATES, Decision, Outcome
 
-GATE_X, OUTCOME_X, HALF_WIDTH, HALF_HEIGHT = 0.0, 3.2, 1.45, 0.32
+#: Layout in data units: gates in a column at GATE_X, outcomes to their right; a gate's box is wider
+#: (its question is the longest label) than an outcome's.
+GATE_X, OUTCOME_X, GATE_HALF_WIDTH, OUTCOME_HALF_WIDTH, HALF_HEIGHT = 0.0, 3.8, 1.7, 1.35, 0.32
+X_DOMAIN, Y_DOMAIN, WIDTH_PX, HEIGHT_PX = [-1.8, 5.2], [-5.5, 0.5], 600, 400
 
 
 def tree_layout(decision: Decision) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -44,11 +47,12 @@ def tree_layout(decision: Decision) -> tuple[pd.DataFrame, pd.DataFrame]:
     vertical = edge_df["x"] == edge_df["x2"]
     edge_df["y"] = edge_df["y"] - vertical * HALF_HEIGHT
     edge_df["y2"] = edge_df["y2"] + vertical * HALF_HEIGHT
-    edge_df["x"] = edge_df["x"] + (~vertical) * HALF_WIDTH
-    edge_df["x2"] = edge_df["x2"] - (~vertical) * HALF_WIDTH
+    edge_df["x"] = edge_df["x"] + (~vertical) * GATE_HALF_WIDTH
+    edge_df["x2"] = edge_df["x2"] - (~vertical) * OUTCOME_HALF_WIDTH
     edge_df["label_x"] = (edge_df["x"] + edge_df["x2"]) / 2 + vertical * 0.18
     edge_df["label_y"] = (edge_df["y"] + edge_df["y2"]) / 2 + (~vertical) * 0.12
-    node_df["x1"], node_df["x2"] = node_df["x"] - HALF_WIDTH, node_df["x"] + HALF_WIDTH
+    half = [GATE_HALF_WIDTH if k == "gate" else OUTCOME_HALF_WIDTH for k in node_df["kind"]]
+    node_df["x1"], node_df["x2"] = node_df["x"] - half, node_df["x"] + half
     node_df["y1"], node_df["y2"] = node_df["y"] - HALF_HEIGHT, node_df["y"] + HALF_HEIGHT
     return node_df, edge_df
 
@@ -56,15 +60,15 @@ def tree_layout(decision: Decision) -> tuple[pd.DataFrame, pd.DataFrame]:
 def tree_chart(decision: Decision) -> alt.LayerChart:
     """The article's tree, with the path of one profile drawn in colour."""
     nodes, edges = tree_layout(decision)
-    x = alt.X("x:Q", axis=None, scale=alt.Scale(domain=[-1.6, 4.8]))
-    y = alt.Y("y:Q", axis=None, scale=alt.Scale(domain=[-5.5, 0.5]))
+    x = alt.X("x:Q", axis=None, scale=alt.Scale(domain=X_DOMAIN))
+    y = alt.Y("y:Q", axis=None, scale=alt.Scale(domain=Y_DOMAIN))
     fill = alt.Color(
         "kind:N", title="node",
         scale=alt.Scale(domain=["gate", "self-host", "API"], range=["#f2f2f2", SELF_HOST_COLOR, API_COLOR]),
     )
     boxes = alt.Chart(nodes).mark_rect(cornerRadius=6, stroke=NEUTRAL_COLOR).encode(
-        x=alt.X("x1:Q", axis=None, scale=alt.Scale(domain=[-1.6, 4.8])), x2="x2:Q",
-        y=alt.Y("y1:Q", axis=None, scale=alt.Scale(domain=[-5.5, 0.5])), y2="y2:Q",
+        x=alt.X("x1:Q", axis=None, scale=alt.Scale(domain=X_DOMAIN)), x2="x2:Q",
+        y=alt.Y("y1:Q", axis=None, scale=alt.Scale(domain=Y_DOMAIN)), y2="y2:Q",
         color=fill,
         opacity=alt.condition("datum.on_path", alt.value(1.0), alt.value(0.35)),
         strokeWidth=alt.condition("datum.on_path", alt.value(2.5), alt.value(0.5)),
@@ -77,11 +81,11 @@ def tree_chart(decision: Decision) -> alt.LayerChart:
         strokeWidth=alt.condition("datum.on_path", alt.value(2.5), alt.value(1)),
     )
     answers = alt.Chart(edges).mark_text(fontSize=11, fontStyle="italic").encode(
-        x=alt.X("label_x:Q", axis=None, scale=alt.Scale(domain=[-1.6, 4.8])),
-        y=alt.Y("label_y:Q", axis=None, scale=alt.Scale(domain=[-5.5, 0.5])), text="answer:N",
+        x=alt.X("label_x:Q", axis=None, scale=alt.Scale(domain=X_DOMAIN)),
+        y=alt.Y("label_y:Q", axis=None, scale=alt.Scale(domain=Y_DOMAIN)), text="answer:N",
     )
     return (lines + boxes + labels + answers).properties(
-        width=520, height=400, title=f"The article's decision tree; this profile ends at: {decision.outcome.value}"
+        width=WIDTH_PX, height=HEIGHT_PX, title=f"The article's decision tree; this profile ends at: {decision.outcome.value}"
     )
 
 

@@ -1,10 +1,13 @@
 """Read the CSV tables in ``data/`` and validate them against their manifests.
 
 Every table ``data/NAME.csv`` has a manifest ``data/NAME.meta.yaml`` beside it: what the
-table is, its licence, the sha256 of the CSV, the pages that use it, and a schema of its
-columns (type, unit, allowed range). Every row carries its own ``source`` and
-``retrieved`` date. A row that breaks the schema fails loading with a DataError naming
-the file, the row and the column; nothing is coerced silently.
+table is, its licence, the sha256 of the CSV, the pages that use it, a schema of its
+columns (type, unit, allowed range or choices) and, optionally, the ``key`` columns that
+name a row once. Every row carries its own ``source`` and ``retrieved`` date. Loading
+refuses, with a DataError naming the file (and the row and column where there is one):
+a cell that breaks the schema, a row with more cells than the header, two rows with the
+same key (naming both), and a file whose sha256 is not the one its manifest records (an
+edit nobody checked in). Nothing is coerced or dropped silently.
 
 This module reads files; the loaders of each kind of table (:mod:`selfhost.data.prices`,
 :mod:`selfhost.data.hardware`, ...) build on it.
@@ -59,6 +62,7 @@ class Manifest:
     sha256: str
     used_by: tuple[str, ...]
     columns: tuple[Column, ...]
+    key: tuple[str, ...] = ()
 
 
 def manifest_path(csv_path: Path) -> Path:
@@ -100,7 +104,11 @@ def read_manifest(csv_path: Path) -> Manifest:
     for needed in PROVENANCE_COLUMNS:
         if needed not in names:
             raise DataError(path, f"the schema must have a {needed!r} column (every row's provenance)")
-    return Manifest(path, raw["title"], raw["licence"], raw["sha256"], tuple(raw["used_by"]), tuple(columns))
+    key = raw.get("key", [])
+    if not isinstance(key, list) or not all(isinstance(k, str) and k in names for k in key):
+        raise DataError(path, f"key must be a list of column names, got {key!r}")
+    return Manifest(path, raw["title"], raw["licence"], raw["sha256"], tuple(raw["used_by"]), tuple(columns),
+                    tuple(key))
 
 
 def sha256_of(path: Path) -> str:
@@ -122,7 +130,24 @@ def load_rows(name_or_path: str | Path) -> list[dict[str, Any]]:
     path = table_path(name_or_path)
     if not path.exists():
         raise DataError(path, "file not found")
-    return load_rows_from(path, read_manifest(path))
+    manifest = read_manifest(path)
+    rows = load_rows_from(path, manifest)
+    check_sha256(path, manifest)
+    return rows
+
+
+def check_sha256(path: Path, manifest: Manifest) -> None:
+    """Refuse a table whose bytes are not the ones its manifest's ``sha256`` records.
+
+    An edited table must be checked in with its manifest (``sha256sum data/NAME.csv``, or
+    :func:`append_rows`, which updates it): a table changed behind its manifest's back
+    would move the book's numbers with nobody having looked.
+    """
+    actual = sha256_of(path)
+    if actual != manifest.sha256:
+        raise DataError(path, f"its sha256 is {actual}, not the {manifest.sha256} that {manifest.path.name} "
+                              "records: the table was changed without its manifest (check the change, then put the "
+                              "new sha256 in the manifest)")
 
 
 def load_table(name_or_path: str | Path) -> pd.DataFrame:
@@ -245,7 +270,20 @@ def load_rows_from(path: Path, manifest: Manifest) -> list[dict[str, Any]]:
         extra = [c for c in header if c not in expected]
         if missing or extra:
             raise DataError(path, f"header does not match the manifest: missing {missing}, unexpected {extra}")
-        return [
-            {c.name: _parse_cell(path, i, c, raw.get(c.name)) for c in manifest.columns}
-            for i, raw in enumerate(reader, start=1)
-        ]
+        rows = []
+        seen: dict[tuple, int] = {}
+        for i, raw in enumerate(reader, start=1):
+            extra_cells = raw.get(None)
+            if extra_cells:
+                raise DataError(path, f"{len(extra_cells)} cell(s) more than the header's {len(header)} columns: "
+                                f"{extra_cells!r} (a comma inside an unquoted cell?)", row=i)
+            row = {c.name: _parse_cell(path, i, c, raw.get(c.name)) for c in manifest.columns}
+            if manifest.key:
+                key = tuple(row[k] for k in manifest.key)
+                if key in seen:
+                    named = ", ".join(f"{k}={v}" for k, v in zip(manifest.key, key))
+                    raise DataError(path, f"rows {seen[key]} and {i} both have {named}: a table names each "
+                                    f"({', '.join(manifest.key)}) once", row=i)
+                seen[key] = i
+            rows.append(row)
+        return rows
