@@ -18,6 +18,7 @@ from typing import Any
 
 from selfhost import plan_controls as pc
 from selfhost.charts import controls as controls_chart
+from selfhost.data.hardware import load_gpus
 from selfhost.data.prices import load_api_prices, load_gpu_prices
 from selfhost.data.profile import ARTICLE_PROFILE, inputs_for
 from selfhost.plan import PlanInputs
@@ -36,10 +37,15 @@ class ControlsInputs:
 
 
 def wide_profile(profile: Mapping[str, Any] | None, inputs: PlanInputs) -> dict[str, Any]:
-    """The profile with every priced GPU of the data added to its candidates (after its own)."""
+    """The profile with every priced GPU of the data added to its candidates (after its own).
+
+    Only GPUs that ``data/gpus.csv`` describes can be sized; a price row for another part
+    (an H100 NVL, say) is left out of the controls.
+    """
     wide = copy.deepcopy(dict(profile) if profile else ARTICLE_PROFILE)
     own = {o.gpu.key for o in inputs.gpus}
-    priced = sorted({p.gpu for p in load_gpu_prices()} - own)
+    known = {g.key for g in load_gpus().values()}
+    priced = sorted({p.gpu for p in load_gpu_prices()} & known - own)
     listed = wide["gpus"] if isinstance(wide["gpus"], list) else [wide["gpus"]]
     wide["gpus"] = [*listed, *priced]
     return wide
