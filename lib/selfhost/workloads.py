@@ -212,9 +212,9 @@ def cached_share_bound(spec: RunSpec, block_tokens: int = CPU_BLOCK_TOKENS) -> f
     Only whole blocks are cached, and the block holding a prompt's last token is always
     recomputed: each reusable stretch is rounded down to a multiple of the block size.
 
-    >>> spec = RunSpec("prefix", "x", 0, 1, 4, 100, 8, prefix_len=900)
+    >>> spec = RunSpec("prefix", "x", 0, 1, 4, 100, 8, prefix_len=1000)  # 1000 shared -> 896 or 992 cached
     >>> round(cached_share_bound(spec, 128), 4), round(cached_share_bound(spec, 16), 4)
-    (0.63, 0.6675)
+    (0.6109, 0.6764)
     """
     b = check_int("block_tokens", block_tokens, ge=1)
     total = spec.total_prompt_tokens
@@ -243,7 +243,7 @@ def cached_share_bound(spec: RunSpec, block_tokens: int = CPU_BLOCK_TOKENS) -> f
 def amdahl_bound_x(cached_share: float) -> float:
     """The most a cache serving ``cached_share`` of the prompt tokens can speed a prefill-only run [x].
 
-    >>> amdahl_bound_x(0.9)
+    >>> round(amdahl_bound_x(0.9), 9)
     10.0
     """
     s = check_number("cached_share", cached_share, ge=0, le=1)

@@ -193,16 +193,19 @@ def test_sigterm_records_the_interruption_and_stops_the_session(tmp_path, port):
 
     runs_dir = tmp_path / "runs"
     with FakeServer("slow", port, tmp_path) as info:
-        proc = subprocess.Popen([sys.executable, "-m", "selfhost.cli.live", "--url", info.base_url, "--engine", "fake",
-                                 "--quick", "--workloads", "throughput", "--timeout-s", "8", "--tokenizer", str(eng.prepare_model()),
-                                 "--runs-dir", str(runs_dir)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                text=True)
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and "warm-up" not in (out := (proc.stdout.readline() if proc.stdout else "")):
-            pass
-        time.sleep(2)  # the warm-up timed out; the first measured run hangs
-        proc.send_signal(signal.SIGTERM)
-        code = proc.wait(timeout=60)
+        with subprocess.Popen([sys.executable, "-m", "selfhost.cli.live", "--url", info.base_url, "--engine", "fake",
+                               "--quick", "--workloads", "throughput", "--timeout-s", "8", "--tokenizer",
+                               str(eng.prepare_model()), "--runs-dir", str(runs_dir)], stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True) as proc:
+            assert proc.stdout is not None
+            deadline = time.monotonic() + 120
+            line = ""
+            while time.monotonic() < deadline and "warm-up" not in line:
+                line = proc.stdout.readline()
+            time.sleep(2)  # the warm-up timed out; the first measured run hangs
+            proc.send_signal(signal.SIGTERM)
+            out = proc.communicate(timeout=60)[0]
+            code = proc.returncode
     assert code == 143, out
     records = [runs.read_record(p) for p in runs_dir.rglob("*.json")]
     assert [r["failure"] for r in records] == ["interrupted"]  # recorded, and no next run

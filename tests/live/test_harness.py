@@ -29,6 +29,7 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> dict:
     runs_dir = tmp_path_factory.mktemp("runs")
     before = sorted((paths.data_dir() / "runs").rglob("*.json"))
     plan = TEST_PLAN
+    protocol = replace(plan.protocol, max_load_per_core=1e6)  # the tests run on a shared machine: never flag busy
     model_dir = eng.prepare_model(plan.model)
     specs = ([replace(s, prefix_caching=True) for s in plan.throughput()] + plan.prefix(True) + plan.long_prompt(True))
     server = eng.VllmServer(model_dir, eng.free_port(8250), prefix_caching=True, served_name=plan.model,
@@ -38,7 +39,7 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> dict:
         warm = live.warm_up(info, plan.warmup(True), str(model_dir))
         paths_written = live.run_specs(info, specs, runs_dir, hardware=live.hardware_record(None),
                                        model=live.model_record(model_dir, plan.model), tokenizer=str(model_dir),
-                                       server=server, progress=lambda line: None, protocol=plan.protocol,
+                                       server=server, progress=lambda line: None, protocol=protocol,
                                        warmed_up=warm is None)
         pgid = server.proc.pid
     return {"info": info, "paths": paths_written, "records": [runs.read_record(p) for p in paths_written],
@@ -113,7 +114,8 @@ def test_llamacpp_serves_the_same_model_through_the_same_client(tmp_path):
     with server as info:
         written = live.run_specs(info, specs, tmp_path / "runs", hardware=live.hardware_record(None),
                                  model=live.model_record(model_dir, plan.model), tokenizer=str(model_dir),
-                                 server=server, progress=lambda line: None, protocol=plan.protocol)
+                                 server=server, progress=lambda line: None,
+                                 protocol=replace(plan.protocol, max_load_per_core=1e6))
         pgid = server.proc.pid
     records = [runs.read_record(p) for p in written]
     assert [r["status"] for r in records] == ["ok", "ok"], [r["error"] for r in records]

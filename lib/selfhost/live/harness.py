@@ -308,9 +308,20 @@ def render_prompts(spec: RunSpec, tokenizer: str, out_dir: Path) -> Path:
     texts: dict[str, str] = {}
 
     def text_of(name: str, n: int) -> str:
+        """Random tokens decoded to text that encodes back to exactly ``n`` tokens, the last a newline
+        (a newline starts a new pre-token, so segments never merge across their boundary)."""
         if name not in texts:
             rng = random.Random(spec.seed * 1_000_003 + zlib.crc32(name.encode()))
-            texts[name] = tok.decode([rng.randrange(4, vocab) for _ in range(n)]) + "\n"
+            ids = [rng.randrange(4, vocab) for _ in range(max(1, n - 1))]
+            text = tok.decode(ids) + "\n"
+            for _ in range(12):
+                got = tok.encode(text).ids
+                if len(got) == n:
+                    break
+                body = got[:-1] if len(got) > 1 else got
+                body = body[: n - 1] if len(got) > n else body + [rng.randrange(4, vocab) for _ in range(n - len(got))]
+                text = tok.decode(body).rstrip("\n") + "\n"
+            texts[name] = text
         return texts[name]
 
     path = Path(out_dir) / f"{spec.workload}-{spec.shape or spec.variant}-{spec.seed}.jsonl"
