@@ -726,7 +726,7 @@ def c11_verdict(tgi: pd.DataFrame, live: pd.DataFrame, maintenance_since: dt.dat
     engages = False
     live_text = "no live run of the scenario is recorded"
     if not on.empty:
-        r = on.iloc[0]
+        r = on.loc[on["prompt_len"].idxmax()]  # the longest prompts (schema-1 recordings ran several lengths)
         iv = stats.Interval(float(r["speedup_x"]), float(r["speedup_low_x"]), float(r["speedup_high_x"]),
                             int(r["pairs_count"]), protocol.level)
         engages = int(r["pairs_count"]) >= protocol.min_pairs and stats.decide(iv, min_advantage_x) == stats.REACHES
@@ -735,8 +735,9 @@ def c11_verdict(tgi: pd.DataFrame, live: pd.DataFrame, maintenance_since: dt.dat
         live_text = (f"sent twice to vLLM with prefix caching, {int(r['num_prompts'])} concurrent "
                      f"{int(r['prompt_len']):,}-token prompts finished {iv.describe()} faster the second time")
         if not off.empty:
-            figures["vllm_repeat_uncached_x"] = float(off.iloc[0]["speedup_x"])
-            live_text += f" (without the cache {float(off.iloc[0]['speedup_x']):.2f}x)"
+            o = off.loc[off["prompt_len"].idxmax()]
+            figures["vllm_repeat_uncached_x"] = float(o["speedup_x"])
+            live_text += f" (without the cache {float(o['speedup_x']):.2f}x)"
     counted = first if engages else tgi
     strong = counted[counted["advantage_x"] >= min_advantage_x]
     figures["setups_counted_count"] = int(len(counted))
@@ -858,7 +859,8 @@ def c09_assess(published: pd.DataFrame, live: pd.DataFrame, claim_x: float = 1.2
                                 "independent only": c09_verdict(makers_out, live, claim_x, tolerance_x).verdict},
                     "independent and makers", "data/engine_benchmarks.csv, column role; the article's own source never counts"),
     )
-    pubs = sorted({str(p) for p in published["publisher"]}) if not published.empty else []
+    counted = published[published["role"] != "article-source"] if "role" in published else published
+    pubs = sorted({str(p) for p in counted["publisher"]}) if not counted.empty else []
     evidence = [Evidence("published", "same-hardware SGLang and vLLM results: " + ", ".join(pubs))]
     if engines_here is not None and not engines_here.empty:
         s = ratio_spread(engines_here)

@@ -62,7 +62,9 @@ def _live(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, _on_sigterm)
     plan = plan_from(args)
-    runs_dir = Path(args.runs_dir)
+    quick = args.quick or args.size == "quick"
+    # a quick check never lands among the recordings the verdicts read, unless asked to
+    runs_dir = Path(args.runs_dir or (paths.BUILD / "quick-runs" if quick else paths.data_dir() / "runs"))
     t0 = time.monotonic()
     if args.estimate:
         est = live.estimated_duration_s(plan, args.workloads)
@@ -120,7 +122,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="wait up to this long for a busy machine before a run (then run it, flagged busy)")
     p.add_argument("--estimate", action="store_true", help="print how long the recording would take, and stop")
     p.add_argument("--port", type=whole(ge=8200, le=8299), help="first port for the launched engines, 8200-8299")
-    p.add_argument("--runs-dir", default=str(paths.data_dir() / "runs"), help="where records go (default data/runs)")
+    p.add_argument("--runs-dir", help="where records go (default data/runs; _build/quick-runs for --quick)")
     p.set_defaults(func=_live)
 
 
