@@ -812,7 +812,7 @@ def c10_assess(frame: pd.DataFrame, claim_x: float = 6.4, protocol: Protocol = P
                     "the paper's first version said 'up to 5x', the second 6.4x"),
     )
     evidence = (
-        Evidence("live", _live_detail(frame, base)),
+        Evidence("live", _live_detail(frame[frame["workload"] == "prefix"], base)),
         Evidence("published", "Zheng et al., NeurIPS 2024 (arXiv 2312.07104 v2): 'up to 6.4x', SGLang against vLLM 0.2.5"),
         Evidence("model", "Amdahl's bound at vLLM's CPU block size (128 tokens) for each shape"),
     )
@@ -838,7 +838,7 @@ def c11_assess(frame: pd.DataFrame, tgi: pd.DataFrame, maintenance: dt.date | No
         sens = (recording_sensitivity("recording", {k: v.verdict for k, v in per.items()}, str(base),
                                       "every recording in data/runs/long_prompt/, each judged alone"), *sens)
     evidence = (
-        Evidence("live", _live_detail(frame, base)),
+        Evidence("live", _live_detail(frame[frame["workload"] == "long_prompt"], base)),
         Evidence("published", "Hugging Face, TGI v3 documentation (2024-12-10): first and second runs, TGI 3.0 "
                               "against vLLM (version not given)"),
         Evidence("data", "TGI's maintenance notice (README, 2025-12-11), read 2026-11-27"),
@@ -914,8 +914,8 @@ def agreement_note(per: Mapping[str, Verdict], baseline: str | None) -> str:
     if not per:
         return "There is no recording to compare."
     if len(per) == 1:
-        return ("Only one recording is in `data/runs/`: the stability check needs a second, independent one "
-                "(`make live` again, on another day).")
+        return ("Only one recording has been made: the stability check needs a second, independent one "
+                "(`make live` again, another time).")
     verdicts = {k: v.verdict for k, v in per.items()}
     if len(set(verdicts.values())) == 1:
         return f"All {len(per)} recordings give the same verdict, \"{next(iter(verdicts.values()))}\"."
