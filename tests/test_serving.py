@@ -172,3 +172,19 @@ def test_spread_ignores_missing_values():
     s = serving.Spread.of([1.0, None, float("nan"), 3.0])
     assert (s.mean, s.low, s.high, s.count) == (2.0, 1.0, 3.0, 2)
     assert math.isnan(serving.Spread.of([]).mean)
+
+
+def test_the_stability_check_compares_recordings_under_the_protocol():
+    rows = []
+    for rec, on in (("r1", 2.0), ("r2", 1.0)):  # r2: prefix caching gives 6x; r1 gives 3x
+        rows += [_run("prefix", "caching-off", r, 6.0, recording=rec) for r in range(5)]
+        rows += [_run("prefix", "caching-on", r, on, recording=rec) for r in range(5)]
+    rows += [_run("prefix", "caching-off", r, 6.0, recording="old", schema_version=1) for r in range(3)]
+    rows += [_run("prefix", "caching-on", r, 0.5, recording="old", schema_version=1) for r in range(3)]
+    frame = pd.DataFrame(rows)
+    verdict, table, per = serving.c10_assess(frame, claim_x=5.0)
+    assert set(per) == {"r1", "r2", "old"}
+    stability = next(s for s in verdict.sensitivity if s.input == "recording")
+    assert stability.flips  # r1 (3x) and r2 (6x) disagree about 5x
+    assert "disagree" in serving.agreement_note(per, serving.baseline_recording(table))
+    assert serving.protocol_recordings(table) == ["r1", "r2"]  # the schema-1 recording is shown, never the baseline

@@ -397,6 +397,14 @@ def recordings_of(table: pd.DataFrame) -> list[str]:
     return list(dict.fromkeys(table["recording"])) if not table.empty else []
 
 
+def protocol_recordings(table: pd.DataFrame, protocol: Protocol = PROTOCOL) -> list[str]:
+    """The recordings of a table that met the protocol (schema 2, every comparison with enough pairs), oldest first."""
+    if table.empty:
+        return []
+    return [str(r) for r, g in table.groupby("recording", sort=False)
+            if int(g["schema_version"].max()) >= 2 and int(g["pairs_count"].min()) >= protocol.min_pairs]
+
+
 def baseline_recording(table: pd.DataFrame, protocol: Protocol = PROTOCOL) -> str | None:
     """The recording a verdict is read from: the latest that met the protocol, else the latest.
 
@@ -405,9 +413,19 @@ def baseline_recording(table: pd.DataFrame, protocol: Protocol = PROTOCOL) -> st
     """
     if table.empty:
         return None
-    good = [r for r, g in table.groupby("recording", sort=False)
-            if int(g["schema_version"].max()) >= 2 and int(g["pairs_count"].min()) >= protocol.min_pairs]
+    good = protocol_recordings(table, protocol)
     return good[-1] if good else recordings_of(table)[-1]
+
+
+def _stability(per: Mapping[str, Verdict], table: pd.DataFrame, base: str | None, protocol: Protocol,
+               where: str) -> Sensitivity:
+    """The stability check as a sensitivity: the verdict under each recording that met the protocol
+    (every recording when none did)."""
+    keep = protocol_recordings(table, protocol) or list(per)
+    verdicts = {k: per[k].verdict for k in keep if k in per} or {str(base): per[str(base)].verdict}
+    baseline = str(base) if str(base) in verdicts else next(iter(verdicts))
+    return recording_sensitivity("recording", verdicts, baseline,
+                                 f"every recording in {where} that met the protocol, each judged alone by the same rule")
 
 
 def engine_ratio_ci_table(frame: pd.DataFrame, engine: str, baseline: str, protocol: Protocol = PROTOCOL) -> pd.DataFrame:
@@ -804,8 +822,7 @@ def c10_assess(frame: pd.DataFrame, claim_x: float = 6.4, protocol: Protocol = P
     per = per_recording(table, lambda t: c10_verdict(t, claim_x, protocol))
     ttft = c10_verdict(rows, claim_x, protocol, metric="ttft_speedup")
     sens = (
-        recording_sensitivity("recording", {k: v.verdict for k, v in per.items()}, str(base),
-                              "every recording in data/runs/prefix/, each judged alone by the same rule"),
+        _stability(per, table, base, protocol, "data/runs/prefix/"),
         categorical("metric", {"throughput": verdict.verdict, "median TTFT": ttft.verdict}, "throughput",
                     "fixed before the data: the whole run's throughput; the median TTFT shown beside it"),
         sensitivity("claim_x", lambda x: c10_verdict(rows, x, protocol).verdict, claim_x, claim_low_x, claim_x,
@@ -835,8 +852,7 @@ def c11_assess(frame: pd.DataFrame, tgi: pd.DataFrame, maintenance: dt.date | No
                     "maintenance mode" if maintenance else "maintained", "TGI's README (data/engine_facts.csv)"),
     )
     if per:
-        sens = (recording_sensitivity("recording", {k: v.verdict for k, v in per.items()}, str(base),
-                                      "every recording in data/runs/long_prompt/, each judged alone"), *sens)
+        sens = (_stability(per, table, base, protocol, "data/runs/long_prompt/"), *sens)
     evidence = (
         Evidence("live", _live_detail(frame[frame["workload"] == "long_prompt"], base)),
         Evidence("published", "Hugging Face, TGI v3 documentation (2024-12-10): first and second runs, TGI 3.0 "
