@@ -82,7 +82,7 @@ def test_bad_ratios_are_refused_by_name():
 
 def test_the_protocol_is_fixed_and_checked():
     p = stats.PROTOCOL
-    assert p.min_pairs >= 5 and p.level == 0.95 and p.max_load(2) == pytest.approx(1.5)
+    assert p.min_pairs >= 5 and p.level == 0.95 and 0 < p.max_busy_share <= 0.5
     assert stats.enough_pairs(p.min_pairs) and not stats.enough_pairs(p.min_pairs - 1)
     with pytest.raises(ParameterError, match="min_pairs"):
         stats.Protocol(min_pairs=1)

@@ -199,7 +199,8 @@ def runs_frame(records: Iterable[RunRecord | Mapping[str, Any]]) -> pd.DataFrame
             "started_at": rec.started_at.isoformat(), "engine": rec.engine, "engine_version": rec.engine_version,
             "launched": rec.launched, "prefix_caching": rec.prefix_caching, "hardware_kind": rec.hardware_kind,
             "hardware": rec.hardware, "model": rec.model, "load_avg_1m": rec.load_avg_1m,
-            "load_avg_1m_before": rec.load_avg_1m_before, "busy": rec.busy, "warmed_up": rec.warmed_up,
+            "load_avg_1m_before": rec.load_avg_1m_before, "cpu_busy_share_before": rec.cpu_busy_share_before,
+            "busy": rec.busy, "warmed_up": rec.warmed_up,
             "order": rec.order, "workload": rec.workload, "variant": rec.variant, "rep": rec.rep,
             "config": params.get("config", ""), "shape": params.get("shape", params.get("config", "")),
             "prompt_len": params.get("prompt_len"), "prefix_len": params.get("prefix_len", 0),
@@ -258,6 +259,8 @@ def dropped_runs(frame: pd.DataFrame, workloads: Sequence[str] | None = None) ->
                     "schema_version": int(g["schema_version"].max()), "runs_count": len(g),
                     "evidence_count": len(g) - failed - busy, "failed_count": failed, "busy_count": busy,
                     "warmed_up": bool(g["warmed_up"].all()),
+                    "cpu_busy_median_share": float(g["cpu_busy_share_before"].dropna().median())
+                    if g["cpu_busy_share_before"].notna().any() else math.nan,
                     "load_avg_1m_median": float(g["load_avg_1m_before"].dropna().median())
                     if g["load_avg_1m_before"].notna().any() else float(g["load_avg_1m"].dropna().median())})
     return pd.DataFrame(out)
@@ -913,8 +916,10 @@ def recording_note(frame: pd.DataFrame, table: pd.DataFrame, protocol: Protocol 
     r = runs.iloc[0]
     pairs = int(table[table["recording"] == base]["pairs_count"].min())
     met = int(r["schema_version"]) >= 2 and pairs >= protocol.min_pairs
-    load = r["load_avg_1m_median"]
-    load_text = f"median load average {load:.1f}" if load == load else "load not recorded"
+    load, busy_share = r["load_avg_1m_median"], r["cpu_busy_median_share"]
+    load_text = (f"other work used a median {busy_share:.0%} of the CPU before each run" if busy_share == busy_share
+                 else f"median load average {load:.1f}, no CPU sample before the runs" if load == load
+                 else "load not recorded")
     what = (f"recording {base} ({r['started']} UTC): {pairs} pairs per comparison, "
             f"{'warmed up' if r['warmed_up'] else 'no warm-up'}, {load_text}; "
             f"{int(r['failed_count'])} failed and {int(r['busy_count'])} busy runs left out of {int(r['runs_count'])}")

@@ -84,9 +84,11 @@ class Protocol:
         Bootstrap resamples.
     seed : int
         Seed of the bootstrap (the same data always gives the same interval).
-    max_load_per_core : float
-        A run that starts while the 1-minute load average exceeds this many times the
-        machine's cores is flagged ``busy`` and left out of the verdicts [1].
+    max_busy_share : float
+        A run that starts while other work uses more than this share of the machine's CPU
+        time (sampled for a second just before the run, while the harness's own engines are
+        idle) is flagged ``busy`` and left out of the verdicts [1]. The 1-minute load average
+        is recorded too, but it cannot decide: it carries the previous run's own load.
     min_requests : int
         A measured run holds at least this many requests.
     """
@@ -95,14 +97,14 @@ class Protocol:
     level: float = 0.95
     resamples: int = 2000
     seed: int = 20261202
-    max_load_per_core: float = 0.75
+    max_busy_share: float = 0.25
     min_requests: int = 16
 
     def __post_init__(self) -> None:
         check_int("min_pairs", self.min_pairs, ge=2)
         check_number("level", self.level, gt=0.5, lt=1)
         check_int("resamples", self.resamples, ge=100)
-        check_number("max_load_per_core", self.max_load_per_core, gt=0)
+        check_number("max_busy_share", self.max_busy_share, gt=0, le=1)
         check_int("min_requests", self.min_requests, ge=1)
 
     def figures(self) -> dict[str, float | int]:
@@ -112,15 +114,7 @@ class Protocol:
         5
         """
         return {"min_pairs_count": self.min_pairs, "level_share": self.level, "resamples_count": self.resamples,
-                "max_load_per_core_x": self.max_load_per_core, "min_requests_count": self.min_requests}
-
-    def max_load(self, cores: int) -> float:
-        """The load average above which a run on ``cores`` cores counts as disturbed [1].
-
-        >>> Protocol().max_load(2)
-        1.5
-        """
-        return self.max_load_per_core * check_int("cores", cores, ge=1)
+                "max_busy_share": self.max_busy_share, "min_requests_count": self.min_requests}
 
 
 #: The protocol of ``make live`` (and of the verdicts over its recordings).

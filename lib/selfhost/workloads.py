@@ -604,6 +604,7 @@ class RunRecord:
     scrapes_count: int
     load_avg_1m: float | None
     load_avg_1m_before: float | None
+    cpu_busy_share_before: float | None
     busy: bool
     warmed_up: bool
     order: int | None
@@ -633,6 +634,7 @@ class RunRecord:
             variant=w["variant"], rep=int(w.get("rep", 0)), params=w["params"], results=r["results"],
             deltas=m["deltas"], gauge_maxima=m["gauge_maxima"], scrapes_count=int(m["scrapes_count"]),
             load_avg_1m=hw.get("load_avg_1m"), load_avg_1m_before=proto.get("load_avg_1m_before"),
+            cpu_busy_share_before=proto.get("cpu_busy_share_before"),
             busy=bool(proto.get("busy", False)), warmed_up=bool(proto.get("warmed_up", False)),
             order=proto.get("order"), requests=reqs, raw=r,
         )

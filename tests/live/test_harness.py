@@ -29,7 +29,7 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> dict:
     runs_dir = tmp_path_factory.mktemp("runs")
     before = sorted((paths.data_dir() / "runs").rglob("*.json"))
     plan = TEST_PLAN
-    protocol = replace(plan.protocol, max_load_per_core=1e6)  # the tests run on a shared machine: never flag busy
+    protocol = replace(plan.protocol, max_busy_share=1.0)  # the tests run on a shared machine: never flag busy
     model_dir = eng.prepare_model(plan.model)
     specs = ([replace(s, prefix_caching=True) for s in plan.throughput()] + plan.prefix(True) + plan.long_prompt(True))
     server = eng.VllmServer(model_dir, eng.free_port(8250), prefix_caching=True, served_name=plan.model,
@@ -115,7 +115,7 @@ def test_llamacpp_serves_the_same_model_through_the_same_client(tmp_path):
         written = live.run_specs(info, specs, tmp_path / "runs", hardware=live.hardware_record(None),
                                  model=live.model_record(model_dir, plan.model), tokenizer=str(model_dir),
                                  server=server, progress=lambda line: None,
-                                 protocol=replace(plan.protocol, max_load_per_core=1e6))
+                                 protocol=replace(plan.protocol, max_busy_share=1.0))
         pgid = server.proc.pid
     records = [runs.read_record(p) for p in written]
     assert [r["status"] for r in records] == ["ok", "ok"], [r["error"] for r in records]

@@ -16,8 +16,8 @@ recorded ``failed``, with the kind of failure, when:
 - a launched engine died mid-run (``engine-died``, with its log's tail), or a counter fell
   (``metrics``: the server restarted).
 
-A run that starts while the machine is busy (load average above the protocol's limit) is
-recorded ``ok`` but flagged ``busy``; analyses leave flagged and failed runs out and say
+A run that starts while the machine is busy (other work using more of the CPU than the
+protocol allows, sampled just before the run) is recorded ``ok`` but flagged ``busy``; analyses leave flagged and failed runs out and say
 how many.
 
 :func:`record_cpu_runs` is ``make live`` here (:func:`record_session`): two vLLM servers
@@ -279,17 +279,41 @@ def tokenizer_sha256(tokenizer: str | None) -> str | None:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def wait_for_quiet(max_load: float | None, wait_s: float, poll_s: float = 5.0,
-                   sleep: Callable[[float], None] = time.sleep) -> tuple[float | None, bool]:
-    """Wait (up to ``wait_s``) for the load average to fall to ``max_load``: (load, busy)."""
-    load = load_avg()
-    if max_load is None or load is None:
-        return load, False
+def cpu_busy_share(sample_s: float = 0.5) -> float | None:
+    """Share of the machine's CPU time in use over the next ``sample_s`` seconds (all processes), from /proc/stat.
+
+    Sampled just before a run, while the harness's own engines wait idle, it measures the
+    other work on the machine; unlike the load average it does not remember the previous run.
+    """
+
+    def read() -> tuple[int, int] | None:
+        try:
+            fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+        except (OSError, ValueError, IndexError):
+            return None
+        idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+        return sum(fields[:8]), idle
+
+    a = read()
+    time.sleep(sample_s)
+    b = read()
+    if a is None or b is None or b[0] <= a[0]:
+        return None
+    total, idle = b[0] - a[0], b[1] - a[1]
+    return round(max(0.0, min(1.0, (total - idle) / total)), 3)
+
+
+def wait_for_quiet(max_busy_share: float | None, wait_s: float, poll_s: float = 5.0,
+                   sample: Callable[[], float | None] = cpu_busy_share) -> tuple[float | None, bool]:
+    """Wait (up to ``wait_s``) until other work uses at most ``max_busy_share`` of the CPU: (share, busy)."""
+    share = sample()
+    if max_busy_share is None or share is None:
+        return share, False
     deadline = time.monotonic() + wait_s
-    while load is not None and load > max_load and time.monotonic() < deadline:
-        sleep(poll_s)
-        load = load_avg()
-    return load, bool(load is not None and load > max_load)
+    while share is not None and share > max_busy_share and time.monotonic() < deadline:
+        time.sleep(poll_s)
+        share = sample()
+    return share, bool(share is not None and share > max_busy_share)
 
 
 # --------------------------------------------------------------------------- custom prompts
@@ -543,12 +567,12 @@ def _run_sequence(specs: list[RunSpec], pick: Callable[[RunSpec], tuple[eng.Vllm
                   progress: Callable[[str], None], session_id: str, recording_id: str, protocol: Protocol,
                   timeout_s: float, quiet_wait_s: float, warmed_up: bool | dict[str, bool]) -> list[Path]:
     env = environment()
-    max_load = protocol.max_load(int(hardware.get("cpu_cores") or os.cpu_count() or 1))
     seen: Counter = Counter()
     written: list[Path] = []
     for spec in specs:
         server, info = pick(spec)
-        load, busy = wait_for_quiet(max_load, quiet_wait_s)
+        share, busy = wait_for_quiet(protocol.max_busy_share, quiet_wait_s)
+        load = load_avg()
         key = twin_key(spec)
         order = seen[key]
         seen[key] += 1
@@ -557,13 +581,14 @@ def _run_sequence(specs: list[RunSpec], pick: Callable[[RunSpec], tuple[eng.Vllm
         path, record = run_one(info, spec, runs_dir, session_id=session_id, hardware=hardware, model=model,
                                tokenizer=tokenizer, server=server, recording_id=recording_id, timeout_s=timeout_s,
                                env=env, protocol={"warmed_up": warm, "load_avg_1m_before": load, "busy": busy,
-                                                  "max_load_avg": max_load, "order": order})
+                                                  "cpu_busy_share_before": share,
+                                                  "max_busy_share": protocol.max_busy_share, "order": order})
         written.append(path)
         res = record["results"]
         flag = " BUSY" if busy else ""
         progress(f"  {spec.workload:<11} {info.engine:<9} {spec.variant:<16} rep {spec.rep}: {record['status']:<6}"
                  f"{flag} {res.get('duration') or float('nan'):6.2f} s, {res.get('output_throughput') or 0:7.0f} out tok/s "
-                 f"load {load} ({time.monotonic() - t0:.0f} s) -> {path.name}"
+                 f"cpu {share} ({time.monotonic() - t0:.0f} s) -> {path.name}"
                  + (f"\n    {record['failure']}: {record['error'][:300]}" if record["error"] else ""))
         if server is not None and not server.alive():
             raise eng.EngineError(f"the engine died; the partial run is recorded as failed in {path}")
