@@ -279,28 +279,41 @@ def tokenizer_sha256(tokenizer: str | None) -> str | None:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def cpu_busy_share(sample_s: float = 0.5) -> float | None:
-    """Share of the machine's CPU time in use over the next ``sample_s`` seconds (all processes), from /proc/stat.
+def _own_ticks(pgids: Iterable[int]) -> int:
+    """CPU ticks (user + system) used so far by this process and the process groups ``pgids``."""
+    pids = {os.getpid()} | {p for g in pgids for p in eng.group_members(g)}
+    ticks = 0
+    for pid in pids:
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks
 
-    Sampled just before a run, while the harness's own engines wait idle, it measures the
-    other work on the machine; unlike the load average it does not remember the previous run.
+
+def cpu_busy_share(sample_s: float = 0.5, exclude_pgids: Iterable[int] = ()) -> float | None:
+    """Share of the machine's CPU time that *other* work uses over the next ``sample_s`` seconds, from /proc.
+
+    The harness's own process and its engines' process groups (``exclude_pgids``) are left
+    out: an engine whose threads still spin after a run is not other work. Unlike the load
+    average, it does not remember the previous run.
     """
+    groups = list(exclude_pgids)
 
-    def read() -> tuple[int, int] | None:
+    def read() -> tuple[int, int, int] | None:
         try:
             fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
         except (OSError, ValueError, IndexError):
             return None
         idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
-        return sum(fields[:8]), idle
+        return sum(fields[:8]), idle, _own_ticks(groups)
 
     a = read()
     time.sleep(sample_s)
     b = read()
     if a is None or b is None or b[0] <= a[0]:
         return None
-    total, idle = b[0] - a[0], b[1] - a[1]
-    return round(max(0.0, min(1.0, (total - idle) / total)), 3)
+    total, idle, own = b[0] - a[0], b[1] - a[1], b[2] - a[2]
+    return round(max(0.0, min(1.0, (total - idle - own) / total)), 3)
 
 
 def wait_for_quiet(max_busy_share: float | None, wait_s: float, poll_s: float = 5.0,
@@ -568,10 +581,15 @@ def _run_sequence(specs: list[RunSpec], pick: Callable[[RunSpec], tuple[eng.Vllm
                   timeout_s: float, quiet_wait_s: float, warmed_up: bool | dict[str, bool]) -> list[Path]:
     env = environment()
     seen: Counter = Counter()
+
+    def sample() -> float | None:
+        groups = {srv.proc.pid for srv, _ in map(pick, specs) if srv is not None and srv.proc is not None}
+        return cpu_busy_share(exclude_pgids=groups)
+
     written: list[Path] = []
     for spec in specs:
         server, info = pick(spec)
-        share, busy = wait_for_quiet(protocol.max_busy_share, quiet_wait_s)
+        share, busy = wait_for_quiet(protocol.max_busy_share, quiet_wait_s, sample=sample)
         load = load_avg()
         key = twin_key(spec)
         order = seen[key]
