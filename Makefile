@@ -59,9 +59,9 @@ bench: $(STAMP)
 	$(PY) scripts/bench.py $(BENCH_ARGS)
 
 # Record live engine runs into data/runs/: one recording here (vLLM's CPU build with prefix
-# caching on and off, and llama.cpp, under the protocol of selfhost.stats; about 12 minutes
-# on a quiet 2-core machine; LIVE_ARGS=--quick for a 3-minute check that records nothing
-# the verdicts use), or your running server
+# caching on and off, and llama.cpp, under the protocol of selfhost.stats; 12-14 minutes
+# on a quiet 2-core machine; LIVE_ARGS=--quick for a 2-minute check into _build/quick-runs,
+# which the verdicts never read), or your running server
 # (make live URL=http://host:port ENGINE=sglang [LIVE_ARGS="--size gpu --hardware '1x H100' --model NAME"]).
 .PHONY: live
 live: $(STAMP)

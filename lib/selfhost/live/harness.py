@@ -645,7 +645,7 @@ def estimated_duration_s(plan: Plan, workloads: tuple[str, ...], prefill_tok_per
     cached = sum(s.total_prompt_tokens * 0.25 for s in specs if s.prefix_caching is not False) / prefill_tok_per_s
     decode = sum(s.output_len * s.num_prompts / s.max_concurrency for s in specs) * decode_step_s
     servers = 2 + ("compare" in workloads)
-    return prefill + cached + decode + servers * startup_s
+    return prefill + cached + decode + servers * startup_s + 0.5 * len(specs)  # each run's CPU sample
 
 
 def record_session(
