@@ -6,6 +6,9 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PARAMS ?=
 REMOTE ?= origin
+# Passed to the recipes through the environment and quoted there ("$$PARAMS"), never pasted
+# into a command line: `make book PARAMS='x; echo INJECTED'` reads a file of that name.
+export PARAMS REMOTE
 
 .PHONY: help env book refresh test test-deps lint publish bench clean
 
@@ -14,7 +17,8 @@ help:
 	@echo "make book PARAMS=my.yaml   the same with your own parameters"
 	@echo "make test     ruff + mypy, pytest (unit, book, live) + nbval over the notebooks"
 	@echo "make refresh  re-execute the notebooks and save their checked outputs (after a change in lib/ or data/)"
-	@echo "make publish  push _build/html to the gh-pages branch of REMOTE (default: origin)"
+	@echo "make publish  push a default build of a clean, committed tree to the gh-pages branch of REMOTE (default: origin)"
+	@echo "              FORCE=1 force-pushes; ALLOW_UNCOMMITTED=1 publishes a build of uncommitted changes"
 	@echo "make bench    time each step: environment set-up, each notebook, the book build"
 
 env: $(STAMP)
@@ -32,7 +36,7 @@ $(STAMP): requirements.lock pyproject.toml
 	@touch $@
 
 book: $(STAMP)
-	$(VENV)/bin/selfhost book $(if $(PARAMS),--params $(PARAMS))
+	$(VENV)/bin/selfhost book $${PARAMS:+--params "$$PARAMS"}
 
 refresh: $(STAMP)
 	$(VENV)/bin/selfhost refresh
@@ -50,10 +54,11 @@ lint: $(STAMP)
 test: book test-deps lint
 	$(PY) -m pytest tests lib notebooks --nbval-lax --nbval-sanitize-with tests/nbval-sanitize.cfg
 
+# Only a default build (no PARAMS) of a clean, committed tree, recorded by `make book`, and
+# never force-pushed unless FORCE=1 (see lib/selfhost/book/publish.py).
 publish:
-	@test -x $(VENV)/bin/ghp-import -a -f _build/html/index.html || { echo "make publish: no built book in _build/html; run 'make book' first" >&2; exit 1; }
-	$(VENV)/bin/ghp-import --no-jekyll --push --force --remote $(REMOTE) --branch gh-pages \
-		--message "Publish the book from $$(git rev-parse --short HEAD)" _build/html
+	@test -x $(VENV)/bin/selfhost -a -f _build/html/index.html || { echo "make publish: no built book in _build/html; run 'make book' first" >&2; exit 1; }
+	$(VENV)/bin/selfhost publish --repo "$(CURDIR)" --remote "$$REMOTE" $(if $(filter 1 yes true,$(FORCE)),--force) $(if $(filter 1 yes true,$(ALLOW_UNCOMMITTED)),--allow-uncommitted)
 
 bench: $(STAMP)
 	$(PY) scripts/bench.py $(BENCH_ARGS)
@@ -75,3 +80,9 @@ overload: $(STAMP) test-deps
 
 clean:
 	rm -rf _build book/analyses book/ledger.md
+
+# Re-derive the traffic summaries in data/traffic/ from the raw traces (never committed):
+# /work/shared/traces by default, or make traffic TRACES=DIR.
+.PHONY: traffic
+traffic: $(STAMP)
+	$(PY) -c "import sys; from selfhost.data.traffic import derive_all; [print(p) for p in derive_all(sys.argv[1] if len(sys.argv) > 1 else None)]" $(TRACES)

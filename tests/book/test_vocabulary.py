@@ -30,3 +30,4 @@ def test_selfhost_params_lists_the_vocabulary(capsys):
     assert main(["params"]) == 0
     out = capsys.readouterr().out
     assert "gpu: str; the GPU the deployment rents" in out and "  break-even: " in out
+

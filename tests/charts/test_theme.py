@@ -36,3 +36,10 @@ def test_tree_chart_builds():
     walked = decision.decide(decision.TeamProfile(True, 0, 1000, False, False))
     spec = decision_charts.tree_chart(walked).to_dict()
     assert "layer" in spec
+
+
+def test_theme_keeps_charts_and_labels_inside_the_column():
+    config = charts.theme()["config"]
+    assert config["view"]["continuousWidth"] + config["axis"]["labelLimit"] + 40 <= charts.COLUMN_PX
+    assert config["legend"]["orient"] == "bottom" and config["legend"]["direction"] == "vertical"
+    assert 180 < config["legend"]["labelLimit"] <= charts.COLUMN_PX

@@ -16,10 +16,10 @@ def test_console_script_runs():
     assert result.returncode == 0 and "usage: selfhost" in result.stdout
 
 
-def test_params_lists_each_notebook_with_defaults(capsys):
+def test_params_lists_each_parameter_with_its_pages_and_defaults(capsys):
     assert main(["params"]) == 0
     out = capsys.readouterr().out
-    assert "decision-tree:" in out and "api_spend_usd_per_month: 4000.0" in out
+    assert "api_spend_usd_per_month: float; " in out and "  decision-tree: 4000.0" in out
 
 
 def test_every_registered_command_has_help():

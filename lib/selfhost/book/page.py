@@ -6,6 +6,9 @@
   thousands separators, shares as percentages, yes/no for booleans, a dash for a missing
   value and "never" for an infinite one, in a container that scrolls sideways rather than
   spilling out of the page.
+- :func:`show_references` lists a page's sources as clickable links: the ``source``
+  addresses of the data rows it used (with the dates they were read), the data files by
+  path, and any other reference (a paper, an engine's file).
 - :func:`glue_figures` glues every figure of a verdict, a dataclass or a mapping in one
   call, so that prose can cite them (``{glue:text}`name:,.1f```) without one ``glue`` call
   per number.
@@ -18,8 +21,9 @@ from __future__ import annotations
 import dataclasses
 import html
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 import pandas as pd
 
@@ -131,3 +135,69 @@ def glue_figures(source: Verdict | Mapping[str, Any] | Any, prefix: str = "") ->
             glue(prefix + name, value, display=False)
             out[prefix + name] = value
     return out
+
+
+#: The CSS class of a References list.
+REFERENCES_CLASS = "selfhost-references"
+
+
+def _link(address: str, text: str | None = None) -> str:
+    """A clickable link for an http(s) address; a repository file's path as code."""
+    if address.startswith(("https://", "http://")):
+        parts = urlsplit(address)
+        shown = text or (parts.netloc + parts.path).rstrip("/")
+        return f'<a href="{html.escape(address, quote=True)}">{html.escape(shown)}</a>'
+    return f"<code>{html.escape(address)}</code>"
+
+
+def references_html(rows: Iterable[Mapping[str, Any]] | pd.DataFrame = (), *, files: Sequence[str] = (),
+                    items: Sequence[tuple[str, str]] = (), notes: bool = False) -> str:
+    """The HTML of :func:`show_references`.
+
+    ``rows`` are data rows (mappings or a DataFrame) with a ``source`` address and,
+    optionally, ``retrieved`` (the date it was read) and ``note``; each distinct source is
+    listed once with its dates. ``files`` are data files listed by path; ``items`` are
+    ``(text, address)`` pairs for any other reference.
+
+    >>> print(references_html([{"source": "https://example.org/prices", "retrieved": "2026-11-27"}],
+    ...                       files=["data/api_prices.csv"]))
+    <ul class="selfhost-references">
+    <li><a href="https://example.org/prices">example.org/prices</a>, read 2026-11-27</li>
+    <li>data: <code>data/api_prices.csv</code> (its manifest beside it: source, licence, checksum, units)</li>
+    </ul>
+    """
+    records = rows.to_dict("records") if isinstance(rows, pd.DataFrame) else list(rows)
+    by_source: dict[str, dict[str, list[str]]] = {}
+    for row in records:
+        source = str(row.get("source") or "").strip()
+        if not source:
+            continue
+        entry = by_source.setdefault(source, {"dates": [], "notes": []})
+        for key, value in (("dates", row.get("retrieved")), ("notes", row.get("note"))):
+            text = "" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
+            if text and text not in entry[key]:
+                entry[key].append(text)
+    lines = [f'<ul class="{REFERENCES_CLASS}">']
+    for source, entry in by_source.items():
+        item = _link(source)
+        if entry["dates"]:
+            item += ", read " + ", ".join(html.escape(d) for d in sorted(entry["dates"]))
+        if notes and entry["notes"]:
+            item += " (" + "; ".join(html.escape(n) for n in entry["notes"]) + ")"
+        lines.append(f"<li>{item}</li>")
+    lines += [f"<li>{html.escape(text)}: {_link(address)}</li>" for text, address in items]
+    lines += [f"<li>data: {_link(f)} (its manifest beside it: source, licence, checksum, units)</li>" for f in files]
+    lines.append("</ul>")
+    return "\n".join(lines)
+
+
+def show_references(rows: Iterable[Mapping[str, Any]] | pd.DataFrame = (), *, files: Sequence[str] = (),
+                    items: Sequence[tuple[str, str]] = (), notes: bool = False) -> None:
+    """Display a References list with clickable source links (see :func:`references_html`).
+
+    In a cell tagged ``remove-input`` under the page's References heading, for example
+    ``page.show_references(load_rows("api_prices"), files=["data/api_prices.csv"])``.
+    """
+    from IPython.display import HTML, display
+
+    display(HTML(references_html(rows, files=files, items=items, notes=notes)))

@@ -27,16 +27,18 @@ def measured_vs_predicted_chart(table: pd.DataFrame, x: str, x_title: str, measu
     return (base.mark_line(point=True)).properties(width=WIDTH, height=260)
 
 
-def latency_throughput_chart(frame: pd.DataFrame, volumes_mtok_per_day: dict[str, float],
+def latency_throughput_chart(frame: pd.DataFrame, volumes_tok_per_day: dict[str, float],
                              slo_tpot_ms: float) -> alt.LayerChart:
     """Tokens/day against TPOT as the batch grows, one line per deployment, volumes as rules.
 
-    ``frame`` columns: ``deployment``, ``batch``, ``tpot_ms``, ``mtok_per_day``, ``within_slo``.
+    ``frame`` columns: ``deployment``, ``batch``, ``tpot_ms``, ``ttft_ms``, ``mtok_per_day``;
+    ``volumes_tok_per_day`` label -> volume [tok/day].
     """
+    volumes_mtok_per_day = {k: v / 1e6 for k, v in volumes_tok_per_day.items()}
     lines = alt.Chart(frame).mark_line(point=alt.OverlayMarkDef(size=18)).encode(
         x=alt.X("tpot_ms:Q", title="time per output token [ms]", scale=alt.Scale(type="log")),
         y=alt.Y("mtok_per_day:Q", title="capacity [M tokens/day]", scale=alt.Scale(type="log")),
-        color=alt.Color("deployment:N", title=None),
+        color=alt.Color("deployment:N", title=None, legend=alt.Legend(orient="bottom", columns=2, labelLimit=300)),
         tooltip=["deployment:N", "batch:Q", alt.Tooltip("tpot_ms:Q", format=",.1f"),
                  alt.Tooltip("ttft_ms:Q", format=",.0f"), alt.Tooltip("mtok_per_day:Q", format=",.1f")],
     )
@@ -56,8 +58,8 @@ def ttft_chart(frame: pd.DataFrame, target_ms: float, api_band_ms: tuple[float, 
     lines = alt.Chart(frame).mark_line().encode(
         x=alt.X("prompt_tok:Q", title="prompt [tokens]", scale=alt.Scale(type="log")),
         y=alt.Y("ttft_ms:Q", title="time to first token [ms]", scale=alt.Scale(type="log")),
-        color=alt.Color("deployment:N", title=None),
-        strokeDash=alt.StrokeDash("load:N", title="device busy with prompts"),
+        color=alt.Color("deployment:N", title=None, legend=alt.Legend(orient="bottom", columns=2, labelLimit=300)),
+        strokeDash=alt.StrokeDash("load:N", title="load, TTFT", legend=alt.Legend(orient="bottom")),
         tooltip=["deployment:N", "load:N", "prompt_tok:Q", alt.Tooltip("ttft_ms:Q", format=",.0f")],
     )
     band = alt.Chart(pd.DataFrame({"low": [api_band_ms[0]], "high": [api_band_ms[1]]})).mark_rect(
@@ -65,3 +67,26 @@ def ttft_chart(frame: pd.DataFrame, target_ms: float, api_band_ms: tuple[float, 
     rule = alt.Chart(pd.DataFrame({"ttft_ms": [target_ms]})).mark_rule(color=NEUTRAL_COLOR, strokeDash=[4, 3]).encode(
         y="ttft_ms:Q")
     return (band + lines + rule).properties(width=WIDTH, height=300)
+
+
+def calibration_chart(table: pd.DataFrame) -> alt.LayerChart:
+    """Published figure against the calibrated roofline's, one point per measurement, on ratio axes.
+
+    ``table``: :meth:`selfhost.capacity.Calibration.frame` (rows with a prediction). The
+    x axis is the residual (prediction / published - 1); colour says whether the row was
+    fitted, held out, or lies above the roofline; shape the engine.
+    """
+    shown = table.dropna(subset=["residual_share"]).copy()
+    shown["label"] = shown["result_id"]
+    points = alt.Chart(shown).mark_point(filled=True, size=70).encode(
+        y=alt.Y("label:N", title=None, sort=None, axis=alt.Axis(labelLimit=220)),
+        x=alt.X("residual_share:Q", title="model / published - 1", axis=alt.Axis(format="%")),
+        color=alt.Color("status:N", title=None, legend=alt.Legend(orient="bottom", columns=2)),
+        shape=alt.Shape("engine:N", title=None, legend=alt.Legend(orient="bottom")),
+        tooltip=["result_id:N", "gpu:N", "model:N", "weight_dtype:N", "metric:N", "status:N",
+                 alt.Tooltip("published:Q", format=",.3g"), alt.Tooltip("predicted:Q", format=",.3g"),
+                 alt.Tooltip("implied_share:Q", format=".0%"), alt.Tooltip("residual_share:Q", format="+.0%")],
+    )
+    zero = alt.Chart(pd.DataFrame({"x": [0.0]})).mark_rule(color=NEUTRAL_COLOR).encode(x="x:Q")
+    return (zero + points).properties(width=380, height=alt.Step(14),
+                                      title="The calibrated roofline against each published figure")

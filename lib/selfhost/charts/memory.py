@@ -47,15 +47,25 @@ def params_frame(rows: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def params_chart(frame: pd.DataFrame) -> alt.Chart:
-    """Total against active parameters, per model (log scale)."""
-    return alt.Chart(frame).mark_bar().encode(
-        y=alt.Y("model:N", title=None, sort="-x"),
-        x=alt.X("params_b:Q", title="parameters [billions, log scale]", scale=alt.Scale(type="log")),
-        yOffset="kind:N",
-        color=alt.Color("kind:N", title=None, scale=alt.Scale(range=[PALETTE[2], PALETTE[0]])),
+def params_chart(frame: pd.DataFrame) -> alt.LayerChart:
+    """Total against active parameters per model: two dots joined by a line, on a log axis.
+
+    Dots, not bars: a bar on a log scale starts at zero, which the scale cannot show (the
+    chart rendered blank). The axis starts below the smallest count.
+    """
+    low = float(frame["params_b"].min()) / 2
+    high = float(frame["params_b"].max()) * 1.5
+    x = alt.X("params_b:Q", title="parameters [billions, log scale]",
+              scale=alt.Scale(type="log", domain=[low, high], nice=False))
+    y = alt.Y("model:N", title=None, sort=alt.EncodingSortField("params_b", op="max", order="descending"))
+    line = alt.Chart(frame).mark_line(color="#bbbbbb").encode(y=y, x=x, detail="model:N")
+    dots = alt.Chart(frame).mark_point(filled=True, size=80).encode(
+        y=y, x=x, color=alt.Color("kind:N", title=None, scale=alt.Scale(range=[PALETTE[0], PALETTE[2]]),
+                                  legend=alt.Legend(orient="bottom")),
         tooltip=["model:N", "kind:N", alt.Tooltip("params_b:Q", format=".1f", title="B params")],
-    ).properties(width=440, height=alt.Step(12), title="Memory follows total parameters; compute follows active")
+    )
+    return (line + dots).properties(width=440, height=alt.Step(18),
+                                    title="Memory follows total parameters; compute follows active")
 
 
 def coverage_chart(frame: pd.DataFrame) -> alt.Chart:

@@ -30,6 +30,14 @@ PALETTE = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a
 SELF_HOST_COLOR = PALETTE[0]
 API_COLOR = PALETTE[1]
 NEUTRAL_COLOR = PALETTE[7]
+#: The book's text column at a 1280 px window [px]; every chart, legend and label must fit in it.
+COLUMN_PX = 700
+#: Default plot width [px]: leaves room in the column for axis labels and titles.
+CONTINUOUS_WIDTH_PX = 460
+#: Longest axis label drawn before vega cuts it with "…" [px] (vega's default is 180).
+AXIS_LABEL_LIMIT_PX = 200
+#: Longest legend label [px]: a legend below the plot has the column's width.
+LEGEND_LABEL_LIMIT_PX = 600
 
 _HTML = """<div class="selfhost-chart" id="{id}"></div>
 <script type="text/javascript">
@@ -48,11 +56,13 @@ def theme() -> alt.theme.ThemeConfig:
     """The book's chart theme: readable fonts, one palette, no chart border."""
     return {
         "config": {
-            "view": {"stroke": None, "continuousWidth": 560, "continuousHeight": 320},
+            "view": {"stroke": None, "continuousWidth": CONTINUOUS_WIDTH_PX, "continuousHeight": 320},
             "font": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif",
             "axis": {"labelFontSize": 12, "titleFontSize": 13, "titleFontWeight": "normal", "grid": True,
-                     "gridColor": "#e6e6e6"},
-            "legend": {"labelFontSize": 12, "titleFontSize": 12, "orient": "bottom"},
+                     "gridColor": "#e6e6e6", "labelLimit": AXIS_LABEL_LIMIT_PX},
+            # below the plot, one entry a line: long series names neither widen the chart nor get cut
+            "legend": {"labelFontSize": 12, "titleFontSize": 12, "orient": "bottom", "direction": "vertical",
+                       "labelLimit": LEGEND_LABEL_LIMIT_PX, "titleLimit": LEGEND_LABEL_LIMIT_PX},
             "title": {"fontSize": 15, "anchor": "start", "fontWeight": "normal"},
             "range": {"category": PALETTE},
             "line": {"strokeWidth": 2},

@@ -21,7 +21,16 @@ from selfhost.cli.options import Parser, fail
 from selfhost.errors import SelfhostError
 
 #: Modules that add a subcommand (each has ``register(subparsers)``).
-COMMANDS: list[str] = ["selfhost.cli.breakeven", "selfhost.cli.capacity", "selfhost.cli.live", "selfhost.cli.memory", "selfhost.cli.monitor"]
+COMMANDS: list[str] = [
+    "selfhost.cli.breakeven",
+    "selfhost.cli.capacity",
+    "selfhost.cli.live",
+    "selfhost.cli.memory",
+    "selfhost.cli.monitor",
+    "selfhost.cli.plan",
+    "selfhost.cli.record",
+    "selfhost.cli.traffic",
+]
 
 
 def _book(args: argparse.Namespace) -> int:
@@ -30,6 +39,16 @@ def _book(args: argparse.Namespace) -> int:
     timings = pipeline.build(Path(args.params) if args.params else None)
     print(timings.report())
     print(f"the book is in {pipeline.paths.HTML.relative_to(pipeline.paths.ROOT)}/index.html")
+    return 0
+
+
+def _publish(args: argparse.Namespace) -> int:
+    from selfhost.book import publish
+
+    repo = Path(args.repo).resolve() if args.repo else publish.pipeline.paths.ROOT
+    message = publish.publish(repo, args.remote, args.branch, force=args.force,
+                              allow_uncommitted=args.allow_uncommitted)
+    print(f"pushed {args.branch} to {args.remote}: {message}")
     return 0
 
 
@@ -70,6 +89,16 @@ def build_parser() -> argparse.ArgumentParser:
                       "a notebook's name for that notebook alone")
     book.set_defaults(func=_book)
 
+    publish = sub.add_parser("publish", help="push a default build of a clean, committed tree to gh-pages "
+                             "(make publish)")
+    publish.add_argument("--remote", default="origin", help="git remote name or address (default: origin)")
+    publish.add_argument("--branch", default="gh-pages", help="branch to push (default: gh-pages)")
+    publish.add_argument("--force", action="store_true", help="force-push, replacing the remote branch's history")
+    publish.add_argument("--allow-uncommitted", action="store_true",
+                         help="publish a build of a tree with uncommitted or untracked files (said in the commit)")
+    publish.add_argument("--repo", metavar="DIR", help="the checkout whose _build/html to publish (default: this one)")
+    publish.set_defaults(func=_publish)
+
     refresh = sub.add_parser("refresh", help="re-execute notebooks and save their checked outputs (make refresh)")
     refresh.add_argument("notebooks", nargs="*", help="notebook names (default: all)")
     refresh.set_defaults(func=_refresh)
@@ -93,6 +122,10 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except SelfhostError as exc:
         return fail(f"selfhost {args.command}", str(exc))
+    except KeyboardInterrupt:
+        # the pipeline has already stopped its workers and kernels; say so in one line
+        print(f"selfhost {args.command}: stopped (Ctrl-C)", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

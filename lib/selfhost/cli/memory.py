@@ -9,7 +9,10 @@ The model is a name from ``data/models/`` or a path to a Hugging Face config.jso
 a name from ``data/gpus.csv`` or a memory size. Defaults follow vLLM 0.32.0
 (``gpu_memory_utilization`` 0.92, block size 16, ``max_num_batched_tokens`` by GPU class,
 ``max_model_len`` 4,096 here rather than the model's maximum) and the output lists them.
-Overheads come from ``data/vllm_overheads.csv``.
+Overheads come from ``data/vllm_overheads.csv``. The weights default to the checkpoint's own
+precision (its ``quantization_config``: DeepSeek-V3 ships FP8), with the modules it ignores
+kept 16-bit. A tensor-parallel size vLLM refuses (one that does not divide the heads) is an
+error naming the file and field; ``--json`` prints one valid JSON object.
 """
 
 from __future__ import annotations
@@ -19,9 +22,9 @@ import json
 from typing import Any
 
 from selfhost import memory, units
+from selfhost.cli import options
 from selfhost.data.hardware import gpu_by_name, load_vllm_overheads
 from selfhost.data.models import load_model_spec
-from selfhost.params import check_int, check_number
 
 DEFAULT_MAX_MODEL_LEN = 4096
 
@@ -37,16 +40,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="a config.json path, or a name in data/models/ (e.g. llama-3.3-70b)")
     gpu = p.add_mutually_exclusive_group(required=True)
     gpu.add_argument("--gpu", metavar="NAME", help="a GPU in data/gpus.csv (name or key, e.g. 'A100 80GB', h100-80gb)")
-    gpu.add_argument("--gpu-memory-gib", type=float, metavar="G", help="memory of one GPU [GiB]")
-    p.add_argument("--gpu-memory-utilization", type=float, default=memory.VLLM_GPU_MEMORY_UTILIZATION, metavar="U",
+    gpu.add_argument("--gpu-memory-gib", type=options.number(gt=0, le=4096), metavar="G", help="memory of one GPU [GiB]")
+    p.add_argument("--gpu-memory-utilization", type=options.number(gt=0, le=1),
+                   default=memory.VLLM_GPU_MEMORY_UTILIZATION, metavar="U",
                    help=f"fraction of each GPU vLLM may use (default {memory.VLLM_GPU_MEMORY_UTILIZATION}, vLLM's)")
-    p.add_argument("--tp", type=int, default=1, metavar="N", help="tensor-parallel GPUs (default 1)")
-    p.add_argument("--weight-dtype", default="bf16", choices=memory.WEIGHT_DTYPES, help="weight precision (default bf16)")
+    p.add_argument("--tp", type=options.whole(ge=1, le=1024), default=1, metavar="N",
+                   help="tensor-parallel GPUs (default 1)")
+    p.add_argument("--weight-dtype", choices=memory.WEIGHT_DTYPES,
+                   help="weight precision (default: the checkpoint's own, from its quantization_config, else bf16)")
     p.add_argument("--kv-cache-dtype", default="auto", choices=memory.KV_CACHE_DTYPES,
                    help="KV cache precision: auto = 16-bit (default), fp8")
-    p.add_argument("--max-num-batched-tokens", type=int, metavar="T",
+    p.add_argument("--max-num-batched-tokens", type=options.whole(ge=1, le=1 << 24), metavar="T",
                    help="tokens per forward pass (default: vLLM's for the GPU class)")
-    p.add_argument("--max-model-len", type=int, default=DEFAULT_MAX_MODEL_LEN, metavar="L",
+    p.add_argument("--max-model-len", type=options.whole(ge=1, le=1 << 24), default=DEFAULT_MAX_MODEL_LEN, metavar="L",
                    help=f"longest request [tok] (default {DEFAULT_MAX_MODEL_LEN})")
     p.add_argument("--enforce-eager", action="store_true", help="no CUDA graphs")
     p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -65,9 +71,14 @@ def compute(args: argparse.Namespace) -> dict[str, Any]:
             "what CUDA reports for this card (data/gpus.csv cuda_total_gib)" if gpu.cuda_total_gib is not None
             else f"the datasheet's {gpu.memory_gb:g} GB read as 10^9 bytes (CUDA shows more; pass --gpu-memory-gib)"))
     else:
-        gpu_name, total_gib = None, check_number("gpu_memory_gib", args.gpu_memory_gib, gt=0, le=4096)
+        gpu_name, total_gib = None, args.gpu_memory_gib
         article_gpu_gb = total_gib * units.GIB / units.GB
-    tp = check_int("tp", args.tp, ge=1, le=1024)
+    tp = spec.check_tp(args.tp)
+    dtype = args.weight_dtype or memory.native_weight_dtype(spec)
+    if args.weight_dtype is None:
+        defaults_used.append(f"weights {dtype}: the checkpoint's own precision"
+                             + (f" ({spec.quantization.method}; {len(spec.quantization.ignored)} ignored module "
+                                "patterns kept 16-bit)" if spec.quantization else ""))
     batched = args.max_num_batched_tokens
     if batched is None:
         batched = memory.default_max_num_batched_tokens(total_gib, gpu_name or "")
@@ -77,7 +88,7 @@ def compute(args: argparse.Namespace) -> dict[str, Any]:
     if args.max_model_len == DEFAULT_MAX_MODEL_LEN:
         defaults_used.append(f"max_model_len={DEFAULT_MAX_MODEL_LEN} (this tool's default, not the model's maximum)")
     defaults_used.append(f"block_size={memory.VLLM_BLOCK_SIZE} (vLLM on GPUs)")
-    serving = memory.Serving(total_gib, args.max_model_len, args.gpu_memory_utilization, tp, args.weight_dtype,
+    serving = memory.Serving(total_gib, args.max_model_len, args.gpu_memory_utilization, tp, dtype,
                              args.kv_cache_dtype, batched, enforce_eager=args.enforce_eager)
     overheads = load_vllm_overheads()
     defaults_used.append("overheads from data/vllm_overheads.csv: "
@@ -87,10 +98,10 @@ def compute(args: argparse.Namespace) -> dict[str, Any]:
     b = memory.budget(spec, serving, overheads)
     p = spec.params()
     kv_gb_article = spec.kv_bytes_per_sequence(args.max_model_len, 1, args.kv_cache_dtype) / units.GB
-    article_gb = memory.article_total_gb(p.total, args.weight_dtype, kv_gb_article)
+    article_gb = memory.article_total_gb(p.total, dtype, kv_gb_article)
     return {
         "model": spec.name, "architecture": spec.architecture, "gpu": gpu_name, "gpu_memory_gib": total_gib,
-        "tp": tp, "weight_dtype": args.weight_dtype, "kv_cache_dtype": args.kv_cache_dtype,
+        "tp": tp, "weight_dtype": dtype, "kv_cache_dtype": args.kv_cache_dtype,
         "gpu_memory_utilization": args.gpu_memory_utilization, "max_num_batched_tokens": batched,
         "max_model_len": args.max_model_len,
         "total_params": p.total, "active_params": p.active, "vision_params": p.vision,
@@ -99,7 +110,7 @@ def compute(args: argparse.Namespace) -> dict[str, Any]:
         "non_kv_overhead_gib": b.non_kv_overhead_gib,
         "kv_bytes_per_token": b.kv_bytes_per_token, "kv_cache_gib": b.kv_cache_gib, "kv_tokens": b.kv_tokens,
         "max_concurrency_at_max_model_len": b.max_concurrency_x, "fits": b.fits, "shortfall_gib": b.shortfall_gib,
-        "article_total_gb": article_gb, "article_fits": memory.article_fewest_gpus(p.total, args.weight_dtype, kv_gb_article, article_gpu_gb, tp) is not None,
+        "article_total_gb": article_gb, "article_fits": memory.article_fewest_gpus(p.total, dtype, kv_gb_article, article_gpu_gb, tp) is not None,
         "defaults_used": defaults_used,
     }
 
@@ -107,7 +118,7 @@ def compute(args: argparse.Namespace) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     out = compute(args)
     if args.json:
-        print(json.dumps(out, indent=2))
+        print(json.dumps(out, indent=2, allow_nan=False))
         return 0
     where = out["gpu"] or f"{out['gpu_memory_gib']:.1f} GiB GPU"
     print(f"{out['model']} on {out['tp']} x {where}, weights {out['weight_dtype']}, KV cache {out['kv_cache_dtype']}")

@@ -1,0 +1,63 @@
+"""Tests of selfhost.moe: weights read per step, coverage, and the C12 verdict with what flips it."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from selfhost import moe
+from selfhost.data.hardware import gpu_memory_table
+from selfhost.data.models import load_model_spec, load_model_specs
+from selfhost.verdicts import CONDITIONAL, FAILS, HOLDS
+
+SCOUT = load_model_spec("llama-4-scout")
+
+
+def test_a_dense_model_reads_all_its_weights_every_step():
+    spec = load_model_spec("llama-3.1-8b")
+    p = spec.params()
+    assert moe.weights_read_per_step(spec, 1) == moe.weights_read_per_step(spec, 64) == 2 * (p.text_total - p.embedding)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 512))
+def test_coverage_grows_with_the_batch_and_stays_a_share(batch):
+    a = moe.coverage_at(load_model_specs(["qwen3-30b-a3b", "llama-4-scout"]), batch)
+    b = moe.coverage_at(load_model_specs(["qwen3-30b-a3b", "llama-4-scout"]), batch + 1)
+    assert all(0 < a[k] <= b[k] <= 1 for k in a)
+
+
+def test_coverage_rows_cover_every_moe_model_and_batch():
+    rows = moe.coverage_rows(load_model_specs(), moe.doubling_batches(16))
+    models = {r["model"] for r in rows}
+    assert "llama-3.1-8b" not in models and {"llama-4-scout", "deepseek-v3"} <= models
+    assert len(rows) == len(models) * 5 * 2
+
+
+def test_parts_add_up_to_the_total():
+    rows = moe.parts_rows(SCOUT)
+    assert sum(r["loaded_b_params"] for r in rows) == pytest.approx(SCOUT.params().total / 1e9)
+    assert sum(r["active_b_params"] for r in rows) == pytest.approx(SCOUT.params().active / 1e9)
+
+
+def test_c12_verdicts():
+    fig = moe.trap_figures(SCOUT, 64)
+    assert moe.c12_verdict(fig, 109e9, 17e9, 79.2).verdict == HOLDS
+    assert moe.c12_verdict(fig, 109e9, 17e9, 400.0).verdict == CONDITIONAL
+    assert moe.c12_verdict(fig, 50e9, 17e9, 79.2).verdict == FAILS
+    assert moe.c12_verdict(moe.trap_figures(SCOUT, 1), 109e9, 17e9, 79.2).verdict == CONDITIONAL  # one sequence
+
+
+def test_c12_assess_says_what_flips_it():
+    v = moe.c12_assess(SCOUT, 109e9, 17e9, 79.22, busy_batch=64, evidence=moe.c12_evidence(SCOUT),
+                       gpus_gib=moe.budgets_by_gpu(gpu_memory_table()), baseline_gpu="H100 SXM",
+                       weights_gib_by_dtype=moe.weights_gib_by_dtype(SCOUT, 79.22, 4096))
+    flips = {s.input: s for s in v.flips}
+    assert v.verdict == HOLDS and "busy_batch_count" in flips and flips["busy_batch_count"].value < 64
+    assert flips["weight_dtype"].value == "int4"  # 4-bit Scout fits one H100: a trap of cost, not of fit
+    assert {e.kind for e in v.evidence} == {"data", "model", "article"}
+
+
+def test_doubling_batches():
+    assert moe.doubling_batches(1) == [1] and moe.doubling_batches(300)[-1] == 256
