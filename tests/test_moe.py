@@ -37,8 +37,8 @@ def test_coverage_rows_cover_every_moe_model_and_batch():
 
 def test_parts_add_up_to_the_total():
     rows = moe.parts_rows(SCOUT)
-    assert sum(r["loaded_b_params"] for r in rows) == pytest.approx(SCOUT.params().total / 1e9)
-    assert sum(r["active_b_params"] for r in rows) == pytest.approx(SCOUT.params().active / 1e9)
+    assert sum(r["loaded_m_params"] for r in rows) == pytest.approx(SCOUT.params().total / 1e6)
+    assert sum(r["active_m_params"] for r in rows) == pytest.approx(SCOUT.params().active / 1e6)
 
 
 def test_c12_verdicts():

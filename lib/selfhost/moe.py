@@ -87,14 +87,15 @@ def coverage_rows(specs: Sequence[ModelSpec], batches: Sequence[int]) -> list[di
 
 
 def parts_rows(spec: ModelSpec) -> list[dict]:
-    """A model's parameters by part [billions]: what is loaded, and what one token multiplies."""
+    """A model's parameters by part [millions, so that a router or the norms read as more than zero]:
+    what is loaded, and what one token multiplies."""
     p = spec.params()
     rows = []
     for part, n in p.as_dict().items():
         if not n:
             continue
         active = p.routed_experts_active if part == "routed_experts" else 0 if part == "vision" else n
-        rows.append({"part": part.replace("_", " "), "loaded_b_params": n / 1e9, "active_b_params": active / 1e9})
+        rows.append({"part": part.replace("_", " "), "loaded_m_params": n / 1e6, "active_m_params": active / 1e6})
     return rows
 
 

@@ -78,6 +78,7 @@ GLOSSARY: tuple[Unit, ...] = (
     Unit("_mtok", "Mtok", "{:,.1f} Mtok", "millions of tokens"),
     Unit("_params", "params", "{:,.0f}", "parameters (weights)"),
     Unit("_b_params", "B params", "{:,.1f}B", "billions of parameters"),
+    Unit("_m_params", "M params", "{:,.1f}M", "millions of parameters"),
     Unit("_tib", "TiB", "{:,.2f} TiB", "2^40 bytes"),
     Unit("_gib", "GiB", "{:,.1f} GiB", "2^30 bytes (what CUDA and engine logs report)"),
     Unit("_mib", "MiB", "{:,.0f} MiB", "2^20 bytes (what nvidia-smi reports)"),

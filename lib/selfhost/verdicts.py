@@ -64,6 +64,11 @@ class Evidence:
     def label(self) -> str:
         return f"{EVIDENCE_KINDS[self.kind]}: {self.detail}"
 
+    @property
+    def kind_label(self) -> str:
+        """The kind in words ("live run here"), without on what."""
+        return EVIDENCE_KINDS[self.kind]
+
     def to_json(self) -> dict[str, str]:
         return {"kind": self.kind, "detail": self.detail}
 

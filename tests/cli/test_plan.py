@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from selfhost import paths
 from selfhost.cli import main
 
 
@@ -109,3 +110,10 @@ def test_a_trace_gives_the_split_the_peak_the_cache_and_the_prompt(tmp_path, cap
 def test_an_unknown_trace_is_named(tmp_path, capsys):
     assert main(["plan", profile(tmp_path, TRACE.replace("mooncake-conversation", "nope"))]) == 2
     assert "traffic.trace" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("example", sorted((paths.ROOT / "examples").glob("*.yaml")), ids=lambda p: p.name)
+def test_every_example_profile_plans(example, capsys):
+    assert main(["plan", str(example), "--no-flips", "--json"]) == 0
+    plan = json.loads(capsys.readouterr().out)
+    assert plan["answer"] in ("self-host", "api") and plan["apis"]

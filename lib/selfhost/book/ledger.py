@@ -125,6 +125,32 @@ def evidence_text(row: dict) -> str:
     return "; ".join(Evidence(e["kind"], e["detail"]).label for e in items) if items else "–"
 
 
+def evidence_kinds_text(row: dict) -> str:
+    """The kinds of evidence only, for the ledger's table (the claim's section says on what).
+
+    >>> evidence_kinds_text({"evidence": [{"kind": "live", "detail": "a"}, {"kind": "article", "detail": "b"}]})
+    "live run here; the article's own text"
+    """
+    items = row.get("evidence") or []
+    return "; ".join(dict.fromkeys(Evidence(e["kind"], e["detail"]).kind_label for e in items)) if items else "–"
+
+
+def robustness_short(row: dict) -> str:
+    """"robust", the inputs that flip it, to what and where, without the ranges (the claim's section
+    gives them), or "not assessed".
+
+    >>> robustness_short({"robust": False, "sensitivity": [{"input": "x", "range": [0, 9], "baseline": 2,
+    ...     "source": "s", "value": 5, "verdict_there": "holds", "flips": True}]})
+    'flips to holds if x > 5'
+    """
+    if row.get("robust") is None:
+        return "not assessed"
+    if row["robust"]:
+        return "robust"
+    flips = [Sensitivity.from_json(s) for s in row.get("sensitivity", []) if s.get("flips")]
+    return "; ".join(s.describe().split(" (range")[0] for s in flips)
+
+
 def robustness_text(row: dict) -> str:
     """"robust", "flips if ..." for each input that flips it, or "not assessed".
 
@@ -178,8 +204,8 @@ def ledger_markdown(rows: list[dict], doc_prefix: str, banner: str = "", built_f
         link = f"{{doc}}`{Path(page).stem} <{doc_prefix}{Path(page).stem}>`" if page else "–"
         analysed = r["verdict"] != NOT_ANALYSED
         lines.append(f"| [{r['id']}](#{r['id'].lower()}) | {_cell(r['claim'])} | **{r['verdict']}** | "
-                     f"{_cell(evidence_text(r)) if analysed else '–'} | "
-                     f"{_cell(robustness_text(r)) if analysed else '–'} | {link} |")
+                     f"{_cell(evidence_kinds_text(r)) if analysed else '–'} | "
+                     f"{_cell(robustness_short(r)) if analysed else '–'} | {link} |")
     for r in rows:
         lines += ["", f"({r['id'].lower()})=", f"## {r['id']}: {r['verdict']}", ""]
         if r["verdict"] == NOT_ANALYSED:

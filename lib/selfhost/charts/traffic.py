@@ -36,6 +36,10 @@ def rate_chart(frame: pd.DataFrame) -> alt.LayerChart:
     return (lines + steady).properties(width=WIDTH_PX, height=240)
 
 
+#: Length-axis ticks: powers of ten, so that labels never crowd on a 260 px log axis.
+LENGTH_TICKS_TOK = [1, 10, 100, 1_000, 10_000, 100_000]
+
+
 def length_chart(frame: pd.DataFrame) -> alt.FacetChart:
     """Share of requests per length bin, inputs and outputs side by side (log length axis, from 1 token).
 
@@ -43,7 +47,8 @@ def length_chart(frame: pd.DataFrame) -> alt.FacetChart:
     """
     traces = list(dict.fromkeys(frame["trace"]))
     return alt.Chart(frame).mark_line(interpolate="step-after").encode(
-        x=alt.X("length_tok:Q", title="tokens (log)", scale=alt.Scale(type="log", domainMin=1)),
+        x=alt.X("length_tok:Q", title="tokens (log)", scale=alt.Scale(type="log", domainMin=1),
+                axis=alt.Axis(values=LENGTH_TICKS_TOK, format=",d")),
         y=alt.Y("requests_share:Q", title="share of requests", axis=alt.Axis(format="%")),
         color=_trace_color(traces),
         tooltip=["trace:N", "direction:N", alt.Tooltip("length_tok:Q", title="from [tok]"),
