@@ -925,9 +925,11 @@ def recording_note(frame: pd.DataFrame, table: pd.DataFrame, protocol: Protocol 
             f"{int(r['failed_count'])} failed and {int(r['busy_count'])} busy runs left out of {int(r['runs_count'])}")
     if met:
         return f"The verdict reads {what}. It meets the protocol."
-    return (f"No recording meets the protocol yet, so the verdict reads the latest, {what}. It was made before the "
-            f"protocol (schema {int(r['schema_version'])}, fewer than {protocol.min_pairs} pairs), and its intervals "
-            "are wide for that reason.")
+    why = ("it was made before the protocol" if int(r["schema_version"]) < 2
+           else "it is a short recording (a quick check, or one cut short)")
+    return (f"No recording meets the protocol yet, so the verdict reads the latest, {what}. It does not meet the "
+            f"protocol: {why} (schema {int(r['schema_version'])}, fewer than {protocol.min_pairs} pairs), and its "
+            "intervals are wide for that reason.")
 
 
 def agreement_note(per: Mapping[str, Verdict], baseline: str | None) -> str:
