@@ -188,3 +188,13 @@ def test_the_stability_check_compares_recordings_under_the_protocol():
     assert stability.flips  # r1 (3x) and r2 (6x) disagree about 5x
     assert "disagree" in serving.agreement_note(per, serving.baseline_recording(table))
     assert serving.protocol_recordings(table) == ["r1", "r2"]  # the schema-1 recording is shown, never the baseline
+
+
+def test_tables_without_usable_runs_keep_their_columns():
+    """A folder whose runs were all left out (busy, failed) gives empty tables that pages can still select from."""
+    empty = serving.runs_frame([])
+    assert list(serving.throughput_table(empty).columns) == list(serving.THROUGHPUT_COLUMNS)
+    assert list(serving.prefix_table(empty).columns) == list(serving.PREFIX_COLUMNS)
+    assert list(serving.long_prompt_table(empty).columns) == list(serving.LONG_PROMPT_COLUMNS)
+    assert list(serving.engine_ratio_ci_table(empty, "vllm", "llama.cpp").columns) == list(serving.ENGINE_RATIO_COLUMNS)
+    assert list(serving.stability_table({}, None).columns) == ["recording", "verdict", "used", "agrees"]

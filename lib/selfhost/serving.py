@@ -266,11 +266,42 @@ def dropped_runs(frame: pd.DataFrame, workloads: Sequence[str] | None = None) ->
     return pd.DataFrame(out)
 
 
+#: The columns of :func:`throughput_table` (an empty table has them too, so that pages can select from it).
+THROUGHPUT_COLUMNS: tuple[str, ...] = (
+    'engine', 'hardware', 'concurrency', 'reps', 'output_tok_per_s', 'output_tok_per_s_low',
+    'output_tok_per_s_high', 'total_tok_per_s', 'median_ttft_ms', 'median_tpot_ms', 'p99_itl_ms', 'input_tokens',
+    'output_tokens',
+)
+
+#: The columns of :func:`prefix_table`.
+PREFIX_COLUMNS: tuple[str, ...] = (
+    'recording', 'schema_version', 'engine', 'engine_version', 'hardware', 'model', 'shape', 'prompt_len',
+    'shared_share', 'pairs_count', 'speedup_x', 'speedup_low_x', 'speedup_high_x', 'ttft_speedup_x',
+    'ttft_speedup_low_x', 'ttft_speedup_high_x', 'hit_share', 'bound_128_share', 'bound_128_x', 'bound_16_x',
+    'bound_measured_hits_x', 'warmed_up',
+)
+
+#: The columns of :func:`long_prompt_table`.
+LONG_PROMPT_COLUMNS: tuple[str, ...] = (
+    'recording', 'schema_version', 'engine', 'hardware', 'prefix_caching', 'prompt_len', 'num_prompts',
+    'concurrency', 'pairs_count', 'first_s', 'repeat_s', 'first_ttft_ms', 'repeat_ttft_ms', 'speedup_x',
+    'speedup_low_x', 'speedup_high_x', 'ttft_speedup_x', 'ttft_speedup_low_x', 'ttft_speedup_high_x',
+    'repeat_hit_share',
+)
+
+#: The columns of :func:`engine_ratio_ci_table`.
+ENGINE_RATIO_COLUMNS: tuple[str, ...] = (
+    'recording', 'shape', 'concurrency', 'pairs_count', 'engine', 'baseline', 'engine_version',
+    'baseline_version', 'output_tok_per_s', 'baseline_output_tok_per_s', 'ratio_x', 'ratio_low_x', 'ratio_high_x',
+    'ttft_ratio_x', 'ttft_ratio_low_x', 'ttft_ratio_high_x',
+)
+
+
 def throughput_table(frame: pd.DataFrame) -> pd.DataFrame:
     """Throughput and latency against concurrency, per engine and hardware, over repetitions."""
     runs = ok_runs(frame, "throughput")
     if runs.empty:
-        return pd.DataFrame()
+        return pd.DataFrame(columns=list(THROUGHPUT_COLUMNS))
     out = []
     for (engine, hardware, conc), g in runs.groupby(["engine", "hardware", "concurrency"]):
         tok = Spread.of(g["output_tok_per_s"])
@@ -332,7 +363,7 @@ def prefix_table(frame: pd.DataFrame, protocol: Protocol = PROTOCOL) -> pd.DataF
     """
     pairs = paired_speedups(frame, "prefix", "caching-off", "caching-on", ["config"])
     if pairs.empty:
-        return pd.DataFrame()
+        return pd.DataFrame(columns=list(PREFIX_COLUMNS))
     out = []
     for (recording, engine, version, hardware, config), g in pairs.groupby(
             ["recording", "engine", "engine_version", "hardware", "config"], sort=False):
@@ -358,7 +389,7 @@ def long_prompt_table(frame: pd.DataFrame, protocol: Protocol = PROTOCOL) -> pd.
     """The same long prompts sent twice: the repeat's speedup over the first run, per recording and caching setting."""
     pairs = paired_speedups(frame, "long_prompt", "first", "repeat", ["config", "prompt_len", "prefix_caching"])
     if pairs.empty:
-        return pd.DataFrame()
+        return pd.DataFrame(columns=list(LONG_PROMPT_COLUMNS))
     out = []
     for (recording, engine, hardware, caching, n), g in pairs.groupby(
             ["recording", "engine", "hardware", "prefix_caching", "prompt_len"], sort=False):
@@ -441,13 +472,13 @@ def engine_ratio_ci_table(frame: pd.DataFrame, engine: str, baseline: str, proto
     """
     runs = ok_runs(frame, "compare")
     if runs.empty:
-        return pd.DataFrame()
+        return pd.DataFrame(columns=list(ENGINE_RATIO_COLUMNS))
     keys = ["recording", "variant", "shape", "concurrency", "rep", "hardware", "model"]
     a = runs[runs["engine"] == engine].drop_duplicates(keys, keep="last")
     b = runs[runs["engine"] == baseline].drop_duplicates(keys, keep="last")
     pairs = a.merge(b, on=keys, suffixes=("", "_base"))
     if pairs.empty:
-        return pd.DataFrame()
+        return pd.DataFrame(columns=list(ENGINE_RATIO_COLUMNS))
     # requests per second: both engines run the same requests to the same length, and the count needs no tokenizer
     pairs["ratio_x"] = pairs["requests_per_s"] / pairs["requests_per_s_base"]
     pairs["ttft_ratio_x"] = pairs["median_ttft_ms_base"] / pairs["median_ttft_ms"]
@@ -806,7 +837,7 @@ def stability_table(verdicts: Mapping[str, Verdict], baseline: str | None) -> pd
     """One row per recording: its verdict, whether it is the one the page uses, whether it agrees with it."""
     base = verdicts[baseline].verdict if baseline is not None and baseline in verdicts else None
     return pd.DataFrame([{"recording": rec, "verdict": v.verdict, "used": rec == baseline, "agrees": v.verdict == base}
-                         for rec, v in verdicts.items()])
+                         for rec, v in verdicts.items()], columns=["recording", "verdict", "used", "agrees"])
 
 
 def c10_assess(frame: pd.DataFrame, claim_x: float = 6.4, protocol: Protocol = PROTOCOL,
