@@ -25,10 +25,14 @@ help:
 env: $(STAMP)
 
 # The environment: pinned versions, installed without dependency resolution so that
-# nothing outside requirements.lock arrives (see README, "Environment").
+# nothing outside requirements.lock arrives (see README, "Environment"). torch 2.13.0+cpu
+# comes from the machine's wheel folder (/opt/wheels) where there is one, else from
+# PyTorch's CPU index (TORCH_INDEX=... to choose another; the CPU build is what the
+# harness and the book need, also on a machine with a GPU).
+TORCH_INDEX ?= $(if $(wildcard /opt/wheels/torch-*.whl),,https://download.pytorch.org/whl/cpu)
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -qq --disable-pip-version-check --no-deps -r requirements.lock
+	$(PY) -m pip install -qq --disable-pip-version-check --no-deps $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX)) -r requirements.lock
 	$(PY) -m pip install -qq --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@touch $@
 
@@ -62,11 +66,14 @@ publish:
 bench: $(STAMP)
 	$(PY) scripts/bench.py $(BENCH_ARGS)
 
-# Record live engine runs into data/runs/: vLLM's CPU build here, or your running server
-# (make live URL=http://host:port ENGINE=sglang [LIVE_ARGS="--hardware '1x H100' --model NAME"]).
+# Record live engine runs into data/runs/: one recording here (vLLM's CPU build with prefix
+# caching on and off, and llama.cpp, under the protocol of selfhost.stats; 12-14 minutes
+# on a quiet 2-core machine; LIVE_ARGS=--quick for a 2-minute check into _build/quick-runs,
+# which the verdicts never read), or your running server
+# (make live URL=http://host:port ENGINE=sglang [LIVE_ARGS="--size gpu --hardware '1x H100' --model NAME"]).
 .PHONY: live
 live: $(STAMP)
-	$(VENV)/bin/selfhost live $(if $(URL),--url $(URL)) $(if $(ENGINE),--engine $(ENGINE)) $(LIVE_ARGS)
+	$(VENV)/bin/selfhost live $(if $(URL),--url '$(URL)') $(if $(ENGINE),--engine '$(ENGINE)') $(LIVE_ARGS)
 
 # Record an overload run with Prometheus watching into data/runs/overload/ (C14): vLLM's CPU
 # build here, or your server (make overload URL=http://host:port OVERLOAD_ARGS="--ttft-slo-ms 800").

@@ -47,43 +47,61 @@ def test_bad_shares_name_the_parameter():
         serving.cacheable_share(0.5, 0)
 
 
-def _run(workload, variant, rep, duration, **extra):
-    base = {"workload": workload, "variant": variant, "rep": rep, "status": "ok", "engine": "vllm", "hardware": "cpu",
+def _run(workload, variant, rep, duration, recording="r2", **extra):
+    base = {"workload": workload, "variant": variant, "rep": rep, "status": "ok", "busy": False, "engine": "vllm",
+            "engine_version": "0.32.0", "model": "small-llama", "hardware": "cpu", "recording": recording,
+            "schema_version": 2, "warmed_up": True,
             "duration_s": duration, "median_ttft_ms": duration * 100, "hit_share": 0.9 if variant != "caching-off" else 0.0,
-            "config": "c", "prompt_len": 4096, "shared_share": 0.95, "num_prompts": 32, "prefix_caching": True,
-            "output_tok_per_s": 100.0, "concurrency": 1, "started_at": f"2026-11-27T00:00:0{rep}"}
+            "config": "few-shot", "shape": "few-shot", "prompt_len": 4096, "shared_share": 0.95, "num_prompts": 32,
+            "prefix_caching": True, "output_tok_per_s": 100.0, "concurrency": 8, "started_at": f"2026-11-27T00:00:0{rep}",
+            "bound_128_share": 0.9, "bound_16_share": 0.92}
     base.update(extra)
     return base
 
 
-def test_prefix_pairs_on_and_off_by_repetition():
-    rows = [_run("prefix", "caching-off", r, 6.0 + r) for r in range(3)]
-    rows += [_run("prefix", "caching-on", r, 2.0) for r in range(3)]
-    rows.append(_run("prefix", "caching-on", 3, 1.0, status="failed"))  # no partner, and failed: ignored
+def test_prefix_pairs_on_and_off_by_repetition_within_a_recording():
+    rows = [_run("prefix", "caching-off", r, 6.0 + r) for r in range(5)]
+    rows += [_run("prefix", "caching-on", r, 2.0) for r in range(5)]
+    rows.append(_run("prefix", "caching-on", 5, 1.0, status="failed"))  # no partner, and failed: ignored
+    rows.append(_run("prefix", "caching-off", 0, 60.0, recording="r1"))  # another recording: never paired with r2
+    rows.append(_run("prefix", "caching-on", 1, 0.1, busy=True))  # flagged busy: not evidence
     table = serving.prefix_table(pd.DataFrame(rows))
     row = table.iloc[0]
-    assert row["reps"] == 3
-    assert row["speedup_x"] == pytest.approx((3 + 3.5 + 4) / 3)
-    assert (row["speedup_x_low"], row["speedup_x_high"]) == (pytest.approx(3.0), pytest.approx(4.0))
-    assert row["bound_x"] == pytest.approx(serving.prefix_speedup_bound_x(0.95, 32, prompt_len=4096))
+    assert len(table) == 1 and row["pairs_count"] == 5
+    expected = math.exp(sum(math.log((6 + r) / 2) for r in range(5)) / 5)
+    assert row["speedup_x"] == pytest.approx(expected)
+    assert row["speedup_low_x"] <= row["speedup_x"] <= row["speedup_high_x"]
+    assert row["bound_128_x"] == pytest.approx(10.0)
+
+
+def test_pairs_need_the_same_engine_version_and_model():
+    rows = [_run("prefix", "caching-off", 0, 6.0), _run("prefix", "caching-on", 0, 2.0, engine_version="0.33.0")]
+    assert serving.prefix_table(pd.DataFrame(rows)).empty
 
 
 def test_long_prompt_pairs_first_and_repeat():
-    rows = [_run("long_prompt", "first", r, 4.0) for r in range(3)] + [_run("long_prompt", "repeat", r, 0.5) for r in range(3)]
+    rows = [_run("long_prompt", "first", r, 4.0, config="tgi-long") for r in range(5)]
+    rows += [_run("long_prompt", "repeat", r, 0.5, config="tgi-long") for r in range(5)]
     table = serving.long_prompt_table(pd.DataFrame(rows))
-    assert table.iloc[0]["speedup_x"] == pytest.approx(8.0) and table.iloc[0]["reps"] == 3
+    assert table.iloc[0]["speedup_x"] == pytest.approx(8.0) and table.iloc[0]["pairs_count"] == 5
 
 
-def _prefix_table(speedups):
-    return pd.DataFrame([{"shared_share": s, "prompt_len": 4096, "speedup_x": x, "speedup_x_low": x * 0.9,
-                          "speedup_x_high": x * 1.1} for s, x in speedups])
+def _prefix_table(speedups, pairs=5):
+    return pd.DataFrame([{"shape": f"s{i}", "recording": "r", "pairs_count": pairs, "speedup_x": x,
+                          "speedup_low_x": lo, "speedup_high_x": hi, "ttft_speedup_x": x, "ttft_speedup_low_x": lo,
+                          "ttft_speedup_high_x": hi, "bound_128_x": 10.0}
+                         for i, (x, lo, hi) in enumerate(speedups)])
 
 
 def test_c10_verdict_rules():
-    assert serving.c10_verdict(_prefix_table([(0.99, 8.0), (0.5, 1.3)])).verdict == CONDITIONAL
-    assert serving.c10_verdict(_prefix_table([(0.99, 8.0)])).verdict == HOLDS
-    v = serving.c10_verdict(_prefix_table([(0.95, 3.0), (0.5, 1.3)]))
+    assert serving.c10_verdict(_prefix_table([(8.0, 7.0, 9.0), (1.3, 1.2, 1.4)])).verdict == CONDITIONAL
+    assert serving.c10_verdict(_prefix_table([(8.0, 7.0, 9.0)])).verdict == HOLDS
+    v = serving.c10_verdict(_prefix_table([(3.0, 2.8, 3.3), (1.3, 1.2, 1.4)]))
     assert v.verdict == FAILS and v.figures["max_speedup_x"] == 3.0
+    assert "vLLM 0.2.5" in v.would_test  # RadixAttention against 2023 vLLM: not testable here
+    straddle = serving.c10_verdict(_prefix_table([(6.0, 5.0, 7.0), (1.3, 1.2, 1.4)]))
+    assert straddle.verdict == UNTESTABLE and "more repetitions" in straddle.reason
+    assert serving.c10_verdict(_prefix_table([(8.0, 7.0, 9.0)], pairs=3)).verdict == UNTESTABLE  # too few pairs
     assert serving.c10_verdict(pd.DataFrame()).verdict == UNTESTABLE
 
 
@@ -99,9 +117,20 @@ def test_c09_verdict_uses_live_ratios_before_published_ones():
 def test_published_ratios_from_the_table():
     from selfhost.data.tables import load_table
 
-    ratios = serving.published_ratios(load_table("engine_benchmarks")).set_index("publisher")["ratio_x"]
+    table = serving.published_ratios(load_table("engine_benchmarks"))
+    ratios = table.drop_duplicates("publisher").set_index("publisher")["ratio_x"]
     assert ratios["AIMultiple"] == pytest.approx(16215 / 12553)
     assert ratios["Spheron"] == pytest.approx(1920 / 1850)
+    assert table.set_index("publisher").loc["AIMultiple", "role"] == "article-source"
+
+
+def test_c09_never_counts_the_articles_own_source():
+    published = pd.DataFrame([{"publisher": "AIMultiple", "hardware": "H100", "model": "8B", "ratio_x": 1.29,
+                               "role": "article-source", "kind": "throughput ratio"},
+                              {"publisher": "B", "hardware": "H100", "model": "70B", "ratio_x": 1.04,
+                               "role": "independent", "kind": "throughput ratio"}])
+    v = serving.c09_verdict(published, pd.DataFrame())
+    assert v.verdict == FAILS and v.figures["setups_count"] == 1
 
 
 def test_c08_needs_api_runs_and_the_named_hardware():
@@ -114,17 +143,58 @@ def test_c08_needs_api_runs_and_the_named_hardware():
     assert serving.c08_verdict(10, "CPU", all_in_tree).verdict == HOLDS
 
 
-def test_c11_fails_for_a_project_in_maintenance():
-    tgi = pd.DataFrame([{"hardware": "8x H100", "run": "second", "advantage_x": 13.75},
-                        {"hardware": "8x H100", "run": "first", "advantage_x": 2.34},
-                        {"hardware": "1x L4", "run": "first", "advantage_x": 1.1}])
-    v = serving.c11_verdict(tgi, dt.date(2025, 12, 11), 16.0)
-    assert v.verdict == FAILS and "maintenance" in v.reason
-    assert serving.c11_verdict(tgi, None, 16.0).verdict == CONDITIONAL
-    assert serving.c11_verdict(tgi, None, 16.0, min_advantage_x=3).verdict == FAILS
+def _tgi():
+    return pd.DataFrame([{"hardware": "8x H100", "model": "70B", "run": "second", "advantage_x": 13.75},
+                         {"hardware": "8x H100", "model": "70B", "run": "first", "advantage_x": 2.34},
+                         {"hardware": "1x L4", "model": "8B", "run": "first", "advantage_x": 1.1}])
+
+
+def _live(x, lo, hi, pairs=5):
+    return pd.DataFrame([{"prefix_caching": True, "speedup_x": x, "speedup_low_x": lo, "speedup_high_x": hi,
+                          "pairs_count": pairs, "num_prompts": 6, "prompt_len": 4096},
+                         {"prefix_caching": False, "speedup_x": 1.0, "speedup_low_x": 0.9, "speedup_high_x": 1.1,
+                          "pairs_count": pairs, "num_prompts": 6, "prompt_len": 4096}])
+
+
+def test_c11_is_decided_on_evidence_and_maintenance_is_a_condition():
+    v = serving.c11_verdict(_tgi(), _live(10.0, 9.0, 11.0), dt.date(2025, 12, 11))
+    assert v.verdict == CONDITIONAL and any("maintenance" in c for c in v.conditions)
+    assert not any("second run" in c for c in v.conditions)  # vLLM's cache engages here: second runs do not count
+    # the same evidence without the maintenance notice: the same verdict
+    assert serving.c11_verdict(_tgi(), _live(10.0, 9.0, 11.0), None).verdict == CONDITIONAL
+    assert serving.c11_verdict(_tgi(), _live(10.0, 9.0, 11.0), None, min_advantage_x=3).verdict == FAILS
+    # a live cache that does not engage: the second run's 13.75x counts
+    v3 = serving.c11_verdict(_tgi(), _live(1.1, 1.0, 1.2), None, min_advantage_x=3)
+    assert v3.verdict == CONDITIONAL and any("second run" in c for c in v3.conditions)
 
 
 def test_spread_ignores_missing_values():
     s = serving.Spread.of([1.0, None, float("nan"), 3.0])
     assert (s.mean, s.low, s.high, s.count) == (2.0, 1.0, 3.0, 2)
     assert math.isnan(serving.Spread.of([]).mean)
+
+
+def test_the_stability_check_compares_recordings_under_the_protocol():
+    rows = []
+    for rec, on in (("r1", 2.0), ("r2", 1.0)):  # r2: prefix caching gives 6x; r1 gives 3x
+        rows += [_run("prefix", "caching-off", r, 6.0, recording=rec) for r in range(5)]
+        rows += [_run("prefix", "caching-on", r, on, recording=rec) for r in range(5)]
+    rows += [_run("prefix", "caching-off", r, 6.0, recording="old", schema_version=1) for r in range(3)]
+    rows += [_run("prefix", "caching-on", r, 0.5, recording="old", schema_version=1) for r in range(3)]
+    frame = pd.DataFrame(rows)
+    verdict, table, per = serving.c10_assess(frame, claim_x=5.0)
+    assert set(per) == {"r1", "r2", "old"}
+    stability = next(s for s in verdict.sensitivity if s.input == "recording")
+    assert stability.flips  # r1 (3x) and r2 (6x) disagree about 5x
+    assert "disagree" in serving.agreement_note(per, serving.baseline_recording(table))
+    assert serving.protocol_recordings(table) == ["r1", "r2"]  # the schema-1 recording is shown, never the baseline
+
+
+def test_tables_without_usable_runs_keep_their_columns():
+    """A folder whose runs were all left out (busy, failed) gives empty tables that pages can still select from."""
+    empty = serving.runs_frame([])
+    assert list(serving.throughput_table(empty).columns) == list(serving.THROUGHPUT_COLUMNS)
+    assert list(serving.prefix_table(empty).columns) == list(serving.PREFIX_COLUMNS)
+    assert list(serving.long_prompt_table(empty).columns) == list(serving.LONG_PROMPT_COLUMNS)
+    assert list(serving.engine_ratio_ci_table(empty, "vllm", "llama.cpp").columns) == list(serving.ENGINE_RATIO_COLUMNS)
+    assert list(serving.stability_table({}, None).columns) == ["recording", "verdict", "used", "agrees"]

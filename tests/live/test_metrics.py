@@ -68,3 +68,23 @@ def test_gauge_maximum_is_the_largest_scrape(values):
 def test_deltas_are_never_negative_for_growing_counters(a, grow):
     d = met.counter_deltas({"vllm:generation_tokens_total": a}, {"vllm:generation_tokens_total": a + grow})
     assert d["vllm:generation_tokens_total"] >= 0
+
+
+LLAMACPP = """# HELP llamacpp:prompt_tokens_total Number of prompt tokens processed, excluding cached tokens
+# TYPE llamacpp:prompt_tokens_total counter
+llamacpp:prompt_tokens_total 100
+# TYPE llamacpp:prompt_tokens_cached_total counter
+llamacpp:prompt_tokens_cached_total 300
+# TYPE llamacpp:requests_processing gauge
+llamacpp:requests_processing 4
+"""
+
+
+def test_llamacpp_series_are_kept_and_read_by_their_own_names():
+    from selfhost import enginemetrics
+
+    m = met.parse_metrics(LLAMACPP)
+    assert m["llamacpp:prompt_tokens_cached_total"] == 300.0
+    d = met.counter_deltas({}, m)
+    assert enginemetrics.hit_share("llama.cpp", d) == pytest.approx(0.75)
+    assert met.gauge_maxima([m], enginemetrics.gauges("llama.cpp")) == {"llamacpp:requests_processing": 4.0}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from selfhost.charts.theme import API_COLOR, NEUTRAL_COLOR, PALETTE, SELF_HOST_COLOR
+from selfhost.charts.theme import NEUTRAL_COLOR, SELF_HOST_COLOR
 
 WIDTH = 400
 
@@ -25,43 +25,57 @@ def throughput_chart(table: pd.DataFrame) -> alt.LayerChart:
     return (band + line).properties(width=WIDTH, height=260, title="Throughput against concurrency (range over repetitions)")
 
 
-def prefix_chart(table: pd.DataFrame) -> alt.LayerChart:
-    """Prefix caching on against off: measured speedup and the Amdahl bound, by shared share."""
-    t = table.assign(prompt=table["prompt_len"].astype(str) + "-token prompts")
-    x = alt.X("shared_share:Q", title="share of each prompt that is a shared prefix", axis=alt.Axis(format="%"),
-              scale=alt.Scale(domain=[0.4, 1.0]))
-    y_scale = alt.Scale(type="log", domainMin=1)
-    color = alt.Color("prompt:N", title=None, scale=alt.Scale(range=[SELF_HOST_COLOR, API_COLOR, PALETTE[2]]),
-                      legend=alt.Legend(orient="bottom"))
-    measured = alt.Chart(t).mark_line(point=True).encode(
-        x=x, y=alt.Y("speedup_x:Q", title="speedup [x] (log scale)", scale=y_scale), color=color,
-        tooltip=["prompt:N", alt.Tooltip("shared_share:Q", format=".0%"), alt.Tooltip("speedup_x:Q", format=".2f"),
-                 alt.Tooltip("speedup_x_low:Q", format=".2f"), alt.Tooltip("speedup_x_high:Q", format=".2f"),
-                 alt.Tooltip("hit_share:Q", format=".0%"), alt.Tooltip("bound_x:Q", format=".1f"), "reps:Q"],
-    )
-    spread = alt.Chart(t).mark_rule().encode(x=x, y="speedup_x_low:Q", y2="speedup_x_high:Q", color=color)
-    bound = alt.Chart(t).mark_line(strokeDash=[5, 3], color=NEUTRAL_COLOR).encode(
-        x=x, y=alt.Y("bound_x:Q", scale=y_scale), detail="prompt:N")
-    return (bound + spread + measured).properties(
-        width=WIDTH, height=280, title="Measured speedup (solid) and Amdahl bound (dashed)")
+def interval_chart(table: pd.DataFrame, category: str, value: str, low: str, high: str, *, color: str = "recording",
+                   threshold: float | None = None, title: str = "", x_title: str = "speedup [x] (log scale)") -> alt.LayerChart:
+    """Estimates with their confidence intervals, one row per ``category``, a colour per ``color``; a rule at ``threshold``.
+
+    The values are ratios (always > 0), drawn on a log scale.
+    """
+    t = table.dropna(subset=[value]).copy()
+    t[color] = t[color].astype(str)
+    scale = alt.Scale(type="log")
+    y = alt.Y(f"{category}:N", title=None, sort=None, axis=alt.Axis(labelLimit=200))
+    c = alt.Color(f"{color}:N", title=None, legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=600))
+    whisker = alt.Chart(t).mark_rule(strokeWidth=2).encode(x=alt.X(f"{low}:Q", scale=scale, title=x_title),
+                                                            x2=f"{high}:Q", y=y, yOffset=f"{color}:N", color=c)
+    dot = alt.Chart(t).mark_point(filled=True, size=60).encode(
+        x=alt.X(f"{value}:Q", scale=scale), y=y, yOffset=f"{color}:N", color=c,
+        tooltip=[f"{category}:N", f"{color}:N", alt.Tooltip(f"{value}:Q", format=".2f"),
+                 alt.Tooltip(f"{low}:Q", format=".2f"), alt.Tooltip(f"{high}:Q", format=".2f")])
+    layers = [whisker, dot]
+    if threshold is not None:
+        layers.append(alt.Chart(pd.DataFrame({"t": [threshold]})).mark_rule(strokeDash=[5, 3], color=NEUTRAL_COLOR)
+                      .encode(x="t:Q"))
+    return alt.LayerChart(layer=layers).properties(width=WIDTH, height=max(120, 36 * t[category].nunique()), title=title)
 
 
-def long_prompt_chart(table: pd.DataFrame) -> alt.Chart:
-    """Time to first token of a long prompt: first run against repeated run, caching on and off."""
-    rows: list[dict] = []
-    for r in table.itertuples():
-        caching = "prefix caching on" if r.prefix_caching else "prefix caching off"
-        rows += [{"prompt_tok": r.prompt_len, "run": "first", "ttft_ms": r.first_ttft_ms, "caching": caching},
-                 {"prompt_tok": r.prompt_len, "run": "repeat", "ttft_ms": r.repeat_ttft_ms, "caching": caching}]
-    data = pd.DataFrame(rows)
-    return alt.Chart(data).mark_bar().encode(
-        x=alt.X("run:N", title=None, axis=alt.Axis(labelAngle=0)), xOffset=alt.XOffset("caching:N"),
-        y=alt.Y("ttft_ms:Q", title="median time to first token [ms]"),
-        color=alt.Color("caching:N", title=None, scale=alt.Scale(range=[NEUTRAL_COLOR, SELF_HOST_COLOR]),
-                        legend=alt.Legend(orient="bottom")),
-        column=alt.Column("prompt_tok:O", title="prompt length [tokens]"),
-        tooltip=["prompt_tok:O", "run:N", "caching:N", alt.Tooltip("ttft_ms:Q", format=",.0f")],
-    ).properties(width=110, height=220)
+def prefix_chart(table: pd.DataFrame, claim_x: float) -> alt.LayerChart:
+    """Prefix caching on against off: each shape's speedup with its 95% interval, per recording, and the claim."""
+    return interval_chart(table, "shape", "speedup_x", "speedup_low_x", "speedup_high_x", threshold=claim_x,
+                          title="Speedup from prefix caching (dot) and its 95% interval; dashed: the claim")
+
+
+def engine_ratio_chart(table: pd.DataFrame) -> alt.LayerChart:
+    """One engine's throughput over another's against concurrency, a line per workload, with intervals; 1 = parity."""
+    t = table.copy()
+    x = alt.X("concurrency:O", title="concurrent requests", axis=alt.Axis(labelAngle=0))
+    c = alt.Color("shape:N", title="workload", legend=alt.Legend(orient="bottom"))
+    scale = alt.Scale(type="log")
+    line = alt.Chart(t).mark_line(point=True).encode(
+        x=x, y=alt.Y("ratio_x:Q", title="throughput ratio [x] (log scale)", scale=scale), color=c,
+        tooltip=["shape:N", "concurrency:O", alt.Tooltip("ratio_x:Q", format=".2f"),
+                 alt.Tooltip("ratio_low_x:Q", format=".2f"), alt.Tooltip("ratio_high_x:Q", format=".2f")])
+    band = alt.Chart(t).mark_rule().encode(x=x, y=alt.Y("ratio_low_x:Q", scale=scale), y2="ratio_high_x:Q", color=c)
+    parity = alt.Chart(pd.DataFrame({"one": [1.0]})).mark_rule(strokeDash=[5, 3], color=NEUTRAL_COLOR).encode(y="one:Q")
+    return (parity + band + line).properties(width=WIDTH, height=260,
+                                             title="vLLM over llama.cpp, output throughput (95% intervals)")
+
+
+def long_prompt_chart(table: pd.DataFrame) -> alt.LayerChart:
+    """The repeat's speedup over the first run, caching on and off, per recording, with intervals."""
+    t = table.assign(setting=table["prefix_caching"].map({True: "prefix caching on", False: "prefix caching off"}))
+    return interval_chart(t, "setting", "speedup_x", "speedup_low_x", "speedup_high_x", threshold=1.0,
+                          title="Second run over first run of the same long prompts (95% intervals)")
 
 
 def published_throughput_chart(bench: pd.DataFrame) -> alt.Chart:
@@ -71,7 +85,7 @@ def published_throughput_chart(bench: pd.DataFrame) -> alt.Chart:
     t = t[["setup", "publisher", "engine", "engine_version", "throughput_tok_per_s", "workload"]].fillna("")
     return alt.Chart(t).mark_bar().encode(
         y=alt.Y("engine:N", title=None, sort="-x"),
-        x=alt.X("throughput_tok_per_s:Q", title="output tokens per second"),
+        x=alt.X("throughput_tok_per_s:Q", title="tokens per second (as each source counts them)"),
         color=alt.Color("engine:N", legend=None),
         row=alt.Row("setup:N", title=None, header=alt.Header(labelAngle=0, labelOrient="top", labelAnchor="start",
                                                               labelAlign="left", labelLimit=WIDTH)),

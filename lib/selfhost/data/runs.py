@@ -1,11 +1,19 @@
 """Run records: one JSON file per benchmark run under ``data/runs/<workload>/``.
 
 A run is one invocation of vLLM's benchmark client against one server. Its record holds
-the engine (name, version, flags), the hardware, the model config, the workload, the
-client's results (throughput, TTFT, TPOT and ITL percentiles), the server's metrics
-scraped during the run, start and end times, and a status (``ok`` or ``failed``).
-Records are validated against :data:`SCHEMA` when written and when read, and a record is
-never overwritten: files are created exclusively, and an existing name is refused.
+the engine (name, version, flags, resolved configuration), the hardware (CPU model and
+ISA flags), the software environment, the model config and tokenizer hash, the workload,
+the client's summary (throughput, TTFT, TPOT and ITL percentiles) and each request's own
+latencies, the server's metrics scraped during the run, the protocol (warm-up, load
+average before the run, order within its pair), start and end times, and a status (``ok``
+or ``failed``, with the kind of failure).
+
+Schema version 2 (:data:`SCHEMA_VERSION`) adds to version 1 what someone else needs to
+reproduce a run; version-1 records stay readable (:data:`SCHEMA` accepts both, and
+:class:`selfhost.workloads.RunRecord` fills what they lack with None). Records are
+validated when written and when read, and a record is never overwritten: files are
+created exclusively, an existing name is refused, and a file name is built only from
+cleaned parts, so that it always lies inside ``<runs_dir>/<workload>/``.
 
 This module reads and writes files.
 """
@@ -24,10 +32,15 @@ import pandas as pd
 from selfhost import serving
 from selfhost.errors import DataError
 from selfhost.paths import data_dir
+from selfhost.workloads import RunRecord
 
-SCHEMA_VERSION = 1
-WORKLOADS = ("throughput", "prefix", "long_prompt")
+SCHEMA_VERSION = 2
+SCHEMA_VERSIONS = (1, 2)
+WORKLOADS = ("throughput", "prefix", "long_prompt", "compare")
 STATUSES = ("ok", "failed")
+#: What went wrong in a failed run (``failure``), one word each.
+FAILURES = ("interrupted", "timeout", "client-error", "http-error", "cut-stream", "engine-died", "requests-failed",
+            "no-completions", "metrics", "busy")
 _number = {"type": "number"}
 _nullable_number = {"type": ["number", "null"]}
 
@@ -39,7 +52,7 @@ SCHEMA: dict[str, Any] = {
     "required": ["schema_version", "run_id", "session_id", "status", "started_at", "ended_at", "engine",
                  "hardware", "model", "workload", "client", "results", "metrics"],
     "properties": {
-        "schema_version": {"const": SCHEMA_VERSION},
+        "schema_version": {"enum": list(SCHEMA_VERSIONS)},
         "run_id": {"type": "string", "minLength": 1},
         "session_id": {"type": "string", "minLength": 1, "description": "runs against one server launch share it"},
         "status": {"enum": list(STATUSES)},
@@ -57,6 +70,9 @@ SCHEMA: dict[str, Any] = {
                 "prefix_caching": {"type": ["boolean", "null"]},
                 "args": {"type": "array", "items": {"type": "string"}},
                 "startup_s": _nullable_number,
+                "resolved_config": {"type": ["object", "null"],
+                                    "description": "what the engine reports of its own configuration"},
+                "launch_id": {"type": "string", "description": "one server launch"},
             },
         },
         "hardware": {
@@ -70,6 +86,7 @@ SCHEMA: dict[str, Any] = {
                 "memory_gib": _nullable_number,
                 "gpus": {"type": "array", "items": {"type": "string"}},
                 "load_avg_1m": _nullable_number,
+                "cpu_flags": {"type": "array", "items": {"type": "string"}},
             },
         },
         "model": {
@@ -79,6 +96,7 @@ SCHEMA: dict[str, Any] = {
                 "name": {"type": "string"},
                 "weights": {"type": "string"},
                 "config": {"type": ["object", "null"]},
+                "tokenizer_sha256": {"type": ["string", "null"]},
             },
         },
         "workload": {
@@ -120,10 +138,41 @@ SCHEMA: dict[str, Any] = {
                 "gauge_maxima": {"type": "object", "additionalProperties": _number},
                 "scrapes_count": {"type": "integer", "minimum": 0},
                 "error": {"type": ["string", "null"]},
+                "scrape_period_s": _number,
             },
+        },
+        "recording_id": {"type": "string", "minLength": 1, "description": "one make live: every server of it"},
+        "failure": {"type": ["string", "null"], "enum": [*FAILURES, None]},
+        "protocol": {
+            "type": "object",
+            "required": ["warmed_up", "load_avg_1m_before", "busy"],
+            "properties": {
+                "warmed_up": {"type": "boolean", "description": "the server ran an unrecorded warm-up first"},
+                "load_avg_1m_before": _nullable_number,
+                "max_load_avg": _nullable_number,
+                "cpu_busy_share_before": {"type": ["number", "null"], "minimum": 0, "maximum": 1,
+                                          "description": "CPU in use in the second before the run (engines idle)"},
+                "max_busy_share": _nullable_number,
+                "busy": {"type": "boolean", "description": "the machine was busy when the run started"},
+                "order": {"type": ["integer", "null"], "minimum": 0, "description": "position within its pair"},
+                "timeout_s": _nullable_number,
+            },
+        },
+        "environment": {"type": "object", "description": "python, packages and engine-relevant variables"},
+        "requests": {
+            "type": "array",
+            "items": {"type": "object", "required": ["ok", "prompt_tokens", "output_tokens"],
+                      "properties": {"ok": {"type": "boolean"}, "prompt_tokens": {"type": "integer", "minimum": 0},
+                                     "output_tokens": {"type": "integer", "minimum": 0},
+                                     "ttft_ms": _nullable_number, "e2el_ms": _nullable_number,
+                                     "error": {"type": ["string", "null"]}}},
         },
     },
     "allOf": [
+        {"if": {"properties": {"schema_version": {"const": 2}}},
+         "then": {"required": ["recording_id", "failure", "protocol", "environment", "requests"],
+                  "properties": {"workload": {"properties": {"name": {"enum": list(WORKLOADS)}}}}},
+         "else": {"properties": {"workload": {"properties": {"name": {"enum": list(WORKLOADS[:3])}}}}}},
         {"if": {"properties": {"status": {"const": "failed"}}},
          "then": {"required": ["error"], "properties": {"error": {"type": "string", "minLength": 1}}}},
         {"if": {"properties": {"status": {"const": "ok"}}},
@@ -177,12 +226,33 @@ def utc_stamp(when: dt.datetime) -> str:
     return when.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%S.%fZ")
 
 
+def clean_name(part: object, limit: int = 48) -> str:
+    """A file-name part: letters, digits, ``-``, ``_`` and inner dots only, at most ``limit`` characters.
+
+    >>> clean_name("../../etc"), clean_name("llama.cpp"), clean_name("")
+    ('etc', 'llama.cpp', 'x')
+    """
+    text = "".join(c if c.isalnum() or c in "-_." else "-" for c in str(part))[:limit]
+    text = text.strip(".-") or "x"
+    return text.replace("..", "-")
+
+
 def record_path(runs_dir: Path, record: Mapping[str, Any]) -> Path:
-    """``<runs_dir>/<workload>/<UTC start>-<engine>-<variant>.json``."""
+    """``<runs_dir>/<workload>/<UTC start>-<engine>-<variant>.json``, always inside ``runs_dir``.
+
+    The workload must be one of :data:`WORKLOADS`; the engine and variant are cleaned
+    (:func:`clean_name`), so that no name a reader gives (``--engine ../../..``) leaves the folder.
+    """
+    workload = record["workload"]["name"]
+    if workload not in WORKLOADS:
+        raise DataError(runs_dir, f"unknown workload {workload!r}; known: {WORKLOADS}")
     start = dt.datetime.fromisoformat(record["started_at"])
-    safe = lambda s: "".join(c if c.isalnum() or c in "-_." else "-" for c in str(s))  # noqa: E731
-    name = f"{utc_stamp(start)}-{safe(record['engine']['name'])}-{safe(record['workload']['variant'])}.json"
-    return Path(runs_dir) / record["workload"]["name"] / name
+    name = f"{utc_stamp(start)}-{clean_name(record['engine']['name'])}-{clean_name(record['workload']['variant'])}.json"
+    folder = Path(runs_dir) / workload
+    path = folder / name
+    if path.resolve().parent != folder.resolve():
+        raise DataError(path, "a run record's file name must stay inside its workload folder")
+    return path
 
 
 def write_record(runs_dir: Path, record: Mapping[str, Any]) -> Path:
@@ -227,6 +297,12 @@ def read_json_record(path: Path, validate: Callable[[Mapping[str, Any], Path], N
 def read_record(path: Path) -> dict[str, Any]:
     """Read and validate one run record."""
     return read_json_record(path, validate_record, "run record")
+
+
+def read_run_records(runs_dir: str | Path | None = None, workload: str | None = None) -> list[RunRecord]:
+    """Every run record under ``runs_dir`` (default ``data/runs``) as typed :class:`RunRecord` objects, in time order."""
+    folder = Path(runs_dir) if runs_dir is not None else data_dir() / "runs"
+    return [RunRecord.from_json(r) for r in read_records(folder, workload)]
 
 
 def read_records(runs_dir: Path, workload: str | None = None) -> list[dict[str, Any]]:

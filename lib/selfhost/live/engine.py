@@ -281,6 +281,8 @@ class ServerInfo:
     args: list[str] = field(default_factory=list)
     startup_s: float | None = None
     log_path: str | None = None
+    resolved_config: dict[str, Any] | None = None
+    launch_id: str | None = None
 
 
 def _models_of(base_url: str, timeout_s: float = 5.0) -> list[str]:
@@ -305,12 +307,45 @@ def _models_of(base_url: str, timeout_s: float = 5.0) -> list[str]:
     return ids
 
 
+#: Where each engine tells its version: (path, JSON key) in the order tried.
+VERSION_ENDPOINTS: dict[str, tuple[tuple[str, str], ...]] = {
+    "vllm": (("/version", "version"),),
+    "sglang": (("/get_server_info", "version"), ("/server_info", "version"), ("/version", "version")),
+    "tgi": (("/info", "version"),),
+    "llama.cpp": (("/props", "build_info"),),
+}
+
+
+def engine_version(base: str, engine: str, timeout_s: float = 3.0) -> tuple[str, dict[str, Any] | None]:
+    """(version, the server's description of itself) from the engine's own endpoint; ("unknown", None) if none answers.
+
+    vLLM answers ``/version``; SGLang ``/get_server_info`` (its resolved server
+    arguments, with ``version``); TGI ``/info``; llama.cpp ``/props`` (``build_info``). An
+    engine of another name is asked every endpoint.
+    """
+    from selfhost.enginemetrics import engine_key
+
+    key = engine_key(engine)
+    tries = VERSION_ENDPOINTS.get(key) or tuple(t for ts in VERSION_ENDPOINTS.values() for t in ts)
+    for path, field_name in tries:
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError, AttributeError):
+            status, body = http_get(base + path, timeout_s, auth_headers())
+            if status == 200:
+                data = json.loads(body)
+                version = data[field_name] if field_name in data else data.get("version")
+                if version:
+                    return str(version), data if isinstance(data, dict) else None
+    return "unknown", None
+
+
 def attach(url: str, engine: str, model: str | None = None) -> ServerInfo:
     """Check that ``url`` is an OpenAI-compatible server and describe it.
 
-    The version comes from ``/version`` (vLLM, SGLang) or ``/info`` (TGI) when the server
-    offers one, else "unknown".
+    The version comes from the engine's own endpoint (:func:`engine_version`), else
+    "unknown"; the resolved configuration is what that endpoint and ``/v1/models`` say.
     """
+    from selfhost.enginemetrics import engine_key
+
     base = url.rstrip("/")
     if base.endswith("/v1"):
         base = base[:-3]
@@ -319,14 +354,46 @@ def attach(url: str, engine: str, model: str | None = None) -> ServerInfo:
     ids = _models_of(base)
     if model is not None and model not in ids:
         raise NotOpenAICompatible(f"{base} serves {ids}, not {model!r}")
-    version = "unknown"
-    for path, key in (("/version", "version"), ("/info", "version")):
+    version, described = engine_version(base, engine)
+    resolved: dict[str, Any] = {"models": ids}
+    if described:
+        resolved["server"] = _trim(described)
+    return ServerInfo(base, engine_key(engine), version, model or ids[0], launched=False, resolved_config=resolved,
+                      launch_id=f"attached-{int(time.time())}")
+
+
+def _trim(data: Any, depth: int = 0) -> Any:
+    """A JSON description kept small: long strings cut, deep nesting and long lists dropped."""
+    if depth > 3:
+        return None
+    if isinstance(data, dict):
+        return {str(k)[:64]: _trim(v, depth + 1) for k, v in list(data.items())[:80]}
+    if isinstance(data, list):
+        return [_trim(v, depth + 1) for v in data[:20]]
+    if isinstance(data, str):
+        return data[:300]
+    return data if isinstance(data, (int, float, bool)) or data is None else str(data)[:300]
+
+
+_NON_DEFAULT = re.compile(r"non-default args: (\{.*\})")
+
+
+def vllm_resolved_config(log_path: Path, base_url: str | None = None) -> dict[str, Any] | None:
+    """What vLLM resolved: its "non-default args" log line, its KV cache size line, and ``/v1/models``."""
+    out: dict[str, Any] = {}
+    with contextlib.suppress(OSError):
+        for line in Path(log_path).read_text(errors="replace").splitlines():
+            match = _NON_DEFAULT.search(line)
+            if match:
+                out["non_default_args"] = match.group(1)[:2000]
+            if "KV cache size" in line:
+                out["kv_cache"] = line.split("]", 1)[-1].strip()[:300]
+    if base_url:
         with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
-            status, body = http_get(base + path, 3.0)
+            status, body = http_get(f"{base_url}/v1/models", 3.0)
             if status == 200:
-                version = str(json.loads(body)[key])
-                break
-    return ServerInfo(base, engine, version, model or ids[0], launched=False)
+                out["models"] = _trim(json.loads(body)["data"])
+    return out or None
 
 
 def vllm_version() -> str:
@@ -365,6 +432,9 @@ class VllmServer:
     ``with VllmServer(prepare_model(), 8200) as info: ...`` (the server is killed on exit).
     """
 
+    #: The engine's name in messages.
+    label = "vLLM"
+
     def __init__(
         self,
         model_dir: Path,
@@ -388,7 +458,7 @@ class VllmServer:
         self.served_name, self.extra_args = served_name, list(extra_args or [])
         log_dir = Path(log_dir) if log_dir else paths.BUILD / "engines" / "logs"
         log_dir.mkdir(parents=True, exist_ok=True)
-        self.log_path = log_dir / f"vllm-{port}-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}.log"
+        self.log_path = log_dir / f"{self.label.lower()}-{port}-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}.log"
         self.proc: subprocess.Popen | None = None
         self.info: ServerInfo | None = None
 
@@ -423,7 +493,7 @@ class VllmServer:
         with self.log_path.open("w") as log:
             log.write("$ " + " ".join(cmd) + "\n")
             log.flush()
-            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env,
+            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=self.environment(env),
                                          start_new_session=True, cwd=paths.ROOT)
         _LIVE.add(self.proc)
         try:
@@ -431,12 +501,12 @@ class VllmServer:
                 if self.proc.poll() is not None:
                     cause = root_cause(self.log_path)
                     raise EngineStartError(
-                        f"vLLM exited with code {self.proc.returncode} before answering on {self.base_url}"
+                        f"{self.label} exited with code {self.proc.returncode} before answering on {self.base_url}"
                         + (f"; root cause: {cause}" if cause else "")
                         + f" (log: {self.log_path}); its last lines:\n{tail(self.log_path)}")
                 if time.monotonic() - t0 > self.startup_timeout_s:
                     raise EngineStartError(
-                        f"vLLM did not answer on {self.base_url} within {self.startup_timeout_s:.0f} s "
+                        f"{self.label} did not answer on {self.base_url} within {self.startup_timeout_s:.0f} s "
                         f"(log: {self.log_path}); its last lines:\n{tail(self.log_path)}")
                 with contextlib.suppress(OSError, ValueError):
                     if http_get(f"{self.base_url}/health", 2.0)[0] == 200:
@@ -445,10 +515,19 @@ class VllmServer:
         except BaseException:
             self.stop()
             raise
-        self.info = ServerInfo(self.base_url, "vllm", vllm_version(), self.served_name, launched=True,
-                               prefix_caching=self.prefix_caching, args=self.args(),
-                               startup_s=time.monotonic() - t0, log_path=str(self.log_path))
+        self.info = self.describe(time.monotonic() - t0)
         return self.info
+
+    def describe(self, startup_s: float) -> ServerInfo:
+        """The launched server as the harness records it."""
+        return ServerInfo(self.base_url, "vllm", vllm_version(), self.served_name, launched=True,
+                          prefix_caching=self.prefix_caching, args=self.args(), startup_s=startup_s,
+                          log_path=str(self.log_path), resolved_config=vllm_resolved_config(self.log_path, self.base_url),
+                          launch_id=f"vllm-{self.port}-{int(time.time())}")
+
+    def environment(self, env: dict[str, str]) -> dict[str, str]:
+        """The process environment (a subclass adds its own variables)."""
+        return env
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None

@@ -20,7 +20,7 @@ from selfhost.errors import SelfhostError
 
 #: The samples a run record keeps (vLLM names; other engines' samples are kept if they
 #: match :data:`KEEP_PREFIXES`).
-KEEP_PREFIXES = ("vllm:", "sglang:", "tgi_")
+KEEP_PREFIXES = ("vllm:", "sglang:", "llamacpp:", "tgi_")
 #: Gauges: their maximum over a run is what matters (queue depth, KV cache use).
 GAUGES = (
     "vllm:num_requests_running",
