@@ -93,20 +93,3 @@ def test_ttft_page_article_deployment_by_hand(tmp_path):
         x -= (0.3 * math.expm1(x) - x) / (0.3 * math.exp(x) - 1)
     c = 0.7 / (0.3 * math.exp(x) - 1)
     assert glued["article_ttft_p99_ms"] == pytest.approx(idle_ms * (1 + math.log(c / 0.01) / x), rel=1e-6)
-
-
-@pytest.mark.slow
-def test_break_even_capacity_section_with_a_given_capacity(tmp_path):
-    out = tmp_path / "be.ipynb"
-    pipeline.execute(NB / "break-even.ipynb", out, {"capacity_tok_per_day_per_gpu": 20e6})
-    glued = ledger.glued(out)
-    assert glued["capacity_mtok_per_day"] == pytest.approx(20.0)
-    assert glued["breakeven_tok_per_day"] == pytest.approx(2.5 * 24 / 6.6 * 1e6)  # unchanged: $60/day at $6.60/Mtok
-    with (DATA / "api_prices.csv").open(newline="") as f:
-        prices = [r for r in csv.DictReader(f) if r["status"] == "current"]
-    breakevens = [60.0 / (0.7 * float(r["input_usd_per_mtok"]) + 0.3 * float(r["output_usd_per_mtok"])) * 1e6
-                  for r in prices]
-    assert glued["exceeds_count"] == sum(v > 20e6 for v in breakevens)
-    # a GPU's 20M tokens/day is worth less than its $60/day below $3/Mtok: no break-even at all there
-    blended = [0.7 * float(r["input_usd_per_mtok"]) + 0.3 * float(r["output_usd_per_mtok"]) for r in prices]
-    assert glued["never_count"] == sum(b * 20 <= 60.0 for b in blended)
