@@ -67,7 +67,9 @@ def _record(variant="trace-timed", ttft=150.0, measured=0.08):
         "trace": "mooncake-conversation", "trace_sha256": "x", "slice_sha256": "y", "requests_count": 48,
         "mean_req_per_s": 1.6, "peak_to_mean_x": 1.16, "engine_cache_tok": 65536, "predicted_hit_share": 0.08,
         "predicted_hit_share_unlimited": 0.08, "measured_hit_share": measured}
-    return {"schema_version": 1, "run_id": f"r-{variant}", "session_id": "s", "status": "ok", "error": None,
+    return {"schema_version": 2, "run_id": f"r-{variant}", "session_id": "s", "recording_id": "s", "status": "ok",
+            "error": None, "failure": None, "requests": [], "environment": {},
+            "protocol": {"warmed_up": False, "load_avg_1m_before": 0.5, "busy": False},
             "started_at": "2026-12-02T12:09:22+00:00" if variant == "trace-timed" else "2026-12-02T12:10:22+00:00",
             "ended_at": "2026-12-02T12:10:00+00:00",
             "engine": {"name": "vllm", "version": "0.32.0", "launched": True, "base_url": "http://127.0.0.1:8250"},

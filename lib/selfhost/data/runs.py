@@ -23,7 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -237,15 +237,15 @@ def clean_name(part: object, limit: int = 48) -> str:
     return text.replace("..", "-")
 
 
-def record_path(runs_dir: Path, record: Mapping[str, Any]) -> Path:
+def record_path(runs_dir: Path, record: Mapping[str, Any], workloads: Sequence[str] = WORKLOADS) -> Path:
     """``<runs_dir>/<workload>/<UTC start>-<engine>-<variant>.json``, always inside ``runs_dir``.
 
-    The workload must be one of :data:`WORKLOADS`; the engine and variant are cleaned
+    The workload must be one of ``workloads`` (default :data:`WORKLOADS`); the engine and variant are cleaned
     (:func:`clean_name`), so that no name a reader gives (``--engine ../../..``) leaves the folder.
     """
     workload = record["workload"]["name"]
-    if workload not in WORKLOADS:
-        raise DataError(runs_dir, f"unknown workload {workload!r}; known: {WORKLOADS}")
+    if workload not in workloads:
+        raise DataError(runs_dir, f"unknown workload {workload!r}; known: {tuple(workloads)}")
     start = dt.datetime.fromisoformat(record["started_at"])
     name = f"{utc_stamp(start)}-{clean_name(record['engine']['name'])}-{clean_name(record['workload']['variant'])}.json"
     folder = Path(runs_dir) / workload

@@ -195,6 +195,9 @@ def replay_schema() -> dict[str, Any]:
     workload["properties"]["name"] = {"const": REPLAY_WORKLOAD}
     workload["properties"]["variant"] = {"enum": list(REPLAY_VARIANTS)}
     workload["properties"]["params"] = {"type": "object", "required": list(REPLAY_PARAMS)}
+    for rule in schema.get("allOf", []):  # the engine runs' own workload names do not apply to a replay
+        for branch in ("then", "else"):
+            rule.get(branch, {}).get("properties", {}).pop("workload", None)
     return schema
 
 
@@ -206,7 +209,7 @@ def validate_replay_record(record: Mapping[str, Any], where: str | Path = "repla
 def write_replay_record(runs_dir: Path, record: dict[str, Any]) -> Path:
     """Validate and write a new replay record (never over an existing file)."""
     validate_replay_record(record, Path(runs_dir) / REPLAY_WORKLOAD / "(new record)")
-    return runs.write_new_json(runs.record_path(runs_dir, record), record)
+    return runs.write_new_json(runs.record_path(runs_dir, record, (REPLAY_WORKLOAD,)), record)
 
 
 def load_replay_records(runs_dir: str | Path | None = None) -> list[dict[str, Any]]:

@@ -194,6 +194,8 @@ def run_once(info: eng.ServerInfo, plan: ReplayPlan, variant: str, rep: int, run
     path, trace_name = trace_path(plan.trace, traces_dir)
     trace_sha = sha256_of(path)
     argv = client_argv(info, slice_path, len(requests), plan, variant, figures["mean_req_per_s"], tokenizer)
+    load_before = _load_avg()
+    busy_share = harness.cpu_busy_share(exclude_pgids=[server.proc.pid] if server and server.proc else ())
     started = harness.now_utc()
     scraper = harness.Scraper(info.base_url, 1.0)
     before = scraper.scrape() or {}
@@ -237,9 +239,13 @@ def run_once(info: eng.ServerInfo, plan: ReplayPlan, variant: str, rep: int, run
         if variant == "trace-timed" else [],
         **figures,
     }
+    failure = None
+    if error:
+        failure = ("engine-died" if "engine died" in error else "no-completions" if error == "no request completed"
+                   else "requests-failed" if "requests failed" in error else "client-error")
     record: dict[str, Any] = {
         "schema_version": runs.SCHEMA_VERSION, "run_id": uuid.uuid4().hex, "session_id": session_id,
-        "status": "failed" if error else "ok", "error": error,
+        "recording_id": session_id, "status": "failed" if error else "ok", "error": error, "failure": failure,
         "started_at": started.isoformat(), "ended_at": ended.isoformat(),
         "engine": {"name": info.engine, "version": info.engine_version, "launched": info.launched,
                    "base_url": info.base_url, "prefix_caching": info.prefix_caching, "args": info.args,
@@ -250,6 +256,11 @@ def run_once(info: eng.ServerInfo, plan: ReplayPlan, variant: str, rep: int, run
                      "scaled_note": SCALED_NOTE if info.launched else "as given on the command line"},
         "client": {"tool": f"{harness.CLIENT_TOOL} ({eng.vllm_version()}), dataset timed_trace", "args": argv},
         "results": summary,
+        "requests": harness.per_request(result) if result else [],
+        # the pair alternates trace-timed and Poisson after the server's start-up; no separate warm-up run
+        "protocol": {"warmed_up": False, "load_avg_1m_before": load_before, "cpu_busy_share_before": busy_share,
+                     "busy": False, "order": 0 if variant == "trace-timed" else 1, "timeout_s": None},
+        "environment": harness.environment(),
         "metrics": {"deltas": deltas, "gauge_maxima": met.gauge_maxima(scraper.scrapes),
                     "scrapes_count": len(scraper.scrapes) + (1 if before else 0), "error": scraper.error},
     }
