@@ -188,6 +188,11 @@ def test_the_stability_check_compares_recordings_under_the_protocol():
     assert stability.flips  # r1 (3x) and r2 (6x) disagree about 5x
     assert "disagree" in serving.agreement_note(per, serving.baseline_recording(table))
     assert serving.protocol_recordings(table) == ["r1", "r2"]  # the schema-1 recording is shown, never the baseline
+    note = serving.agreement_note(per, "r2", serving.protocol_recordings(table))
+    assert "disagree" in note and "Not counted" in note and "old:" in note
+    agreeing = {"r1": per["r2"], "r2": per["r2"], "old": per["old"]}
+    note = serving.agreement_note(agreeing, "r2", ["r1", "r2"])
+    assert note.startswith("All 2 recordings that meet the protocol give the same verdict") and "old:" in note
 
 
 def test_tables_without_usable_runs_keep_their_columns():

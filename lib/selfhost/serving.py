@@ -963,19 +963,30 @@ def recording_note(frame: pd.DataFrame, table: pd.DataFrame, protocol: Protocol 
             "intervals are wide for that reason.")
 
 
-def agreement_note(per: Mapping[str, Verdict], baseline: str | None) -> str:
-    """One sentence for a page: whether the recordings give the same verdict (the stability check)."""
+def agreement_note(per: Mapping[str, Verdict], baseline: str | None, meeting: Sequence[str] | None = None) -> str:
+    """One sentence for a page: whether the recordings give the same verdict (the stability check).
+
+    ``meeting``: the recordings that met the protocol (:func:`protocol_recordings`); only they
+    count, and the others are named as not counted. Without it, every recording counts.
+    """
     if not per:
         return "There is no recording to compare."
-    if len(per) == 1:
-        return ("Only one recording has been made: the stability check needs a second, independent one "
-                "(`make live` again, another time).")
-    verdicts = {k: v.verdict for k, v in per.items()}
+    counted = [k for k in (meeting if meeting is not None else per) if k in per]
+    others = [k for k in per if k not in counted]
+    aside = ""
+    if others:
+        aside = (" Not counted, because they were made before the protocol or with too few pairs: "
+                 + "; ".join(f"{k}: \"{per[k].verdict}\"" for k in others) + ".")
+    if len(counted) < 2:
+        return ("Only one recording meets the protocol: the stability check needs a second, independent one "
+                "(`make live` again, another time)." + aside)
+    verdicts = {k: per[k].verdict for k in counted}
     if len(set(verdicts.values())) == 1:
-        return f"All {len(per)} recordings give the same verdict, \"{next(iter(verdicts.values()))}\"."
+        return (f"All {len(counted)} recordings that meet the protocol give the same verdict, "
+                f"\"{next(iter(verdicts.values()))}\"." + aside)
     parts = "; ".join(f"{k}: \"{v}\"" for k, v in verdicts.items())
     return (f"**The recordings disagree** ({parts}). The verdict above reads {baseline}; until two recordings under "
-            "the protocol agree, it is not stable.")
+            "the protocol agree, it is not stable." + aside)
 
 
 def best_row_figures(rows: pd.DataFrame) -> dict[str, float | str]:
