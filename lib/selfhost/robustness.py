@@ -98,7 +98,7 @@ class Sensitivity:
 
 def _num(value: float | str | None) -> str:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return f"{value:,.3g}" if abs(value) < 1e4 else f"{value:,.0f}"
+        return f"{value:,.3g}" if abs(value) < 1e3 else f"{value:,.0f}"
     return str(value)
 
 
