@@ -20,7 +20,7 @@ A run that starts while the machine is busy (other work using more of the CPU th
 protocol allows, sampled just before the run) is recorded ``ok`` but flagged ``busy``; analyses leave flagged and failed runs out and say
 how many.
 
-:func:`record_cpu_runs` is ``make live`` here (:func:`record_session`): two vLLM servers
+:func:`record_session` is ``make live`` here: two vLLM servers
 (prefix caching on and off) and llama.cpp's server, each warmed up, then every comparison
 in pairs back to back, the order within a pair alternating (:mod:`selfhost.workloads`).
 :func:`record_attached_runs` is ``make live URL=...``: the same workloads against a
@@ -709,22 +709,6 @@ def _server_for(engine_name: str, model_dir: Path, plan: Plan, port: int, cachin
         return llamacpp.LlamaCppServer(model_dir, port, served_name=plan.model, prefix_caching=caching,
                                        n_ctx=plan.kv_cache_tokens, n_parallel=max(plan.compare_concurrency))
     raise eng.EngineStartError(f"cannot launch {engine_name!r} here: only vllm and llama.cpp are launched")
-
-
-def record_cpu_runs(
-    runs_dir: Path,
-    plan: Plan | None = None,
-    *,
-    port: int | None = None,
-    workloads: tuple[str, ...] = runs.WORKLOADS,
-    kv_cache_space_gib: float = 1.0,
-    progress: Callable[[str], None] = print,
-    timeout_s: float = DEFAULT_RUN_TIMEOUT_S,
-    quiet_wait_s: float = DEFAULT_QUIET_WAIT_S,
-) -> list[Path]:
-    """``make live`` here: :func:`record_session` with vLLM (caching on and off) and llama.cpp."""
-    return record_session(runs_dir, plan, port=port, workloads=workloads, kv_cache_space_gib=kv_cache_space_gib,
-                          progress=progress, timeout_s=timeout_s, quiet_wait_s=quiet_wait_s)
 
 
 def record_attached_runs(

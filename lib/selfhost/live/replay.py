@@ -40,7 +40,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from selfhost import traffic
+from selfhost import stats, traffic
 from selfhost.data import runs
 from selfhost.data.tables import sha256_of
 from selfhost.data.traces import read_slice
@@ -259,7 +259,7 @@ def run_once(info: eng.ServerInfo, plan: ReplayPlan, variant: str, rep: int, run
         "requests": harness.per_request(result) if result else [],
         # the pair alternates trace-timed and Poisson after the server's start-up; no separate warm-up run
         "protocol": {"warmed_up": False, "load_avg_1m_before": load_before, "cpu_busy_share_before": busy_share,
-                     "busy": False, "order": 0 if variant == "trace-timed" else 1, "timeout_s": None},
+                     "busy": busy_share is not None and busy_share > stats.PROTOCOL.max_busy_share, "order": 0 if variant == "trace-timed" else 1, "timeout_s": None},
         "environment": harness.environment(),
         "metrics": {"deltas": deltas, "gauge_maxima": met.gauge_maxima(scraper.scrapes),
                     "scrapes_count": len(scraper.scrapes) + (1 if before else 0), "error": scraper.error},
