@@ -158,6 +158,12 @@ def test_worked_example_is_the_formula_with_numbers():
     assert ex["blended_usd_per_mtok"] == pytest.approx(6.6)
     assert ex["breakeven_tok_per_day"] == pytest.approx(ARTICLE.breakeven(SONNET).lasting_tok_per_day)
     assert "break-even" in be.worked_example_markdown(ex)
+    # At the article's 5M tokens/day the API costs $1,004 a month, the A100 $1,825: use the API.
+    assert ex["api_usd_per_month"] == pytest.approx(1003.75) and ex["answer"] == be.API
+    assert "**use the API**" in be.worked_example_markdown(ex)
+    assert be.worked_example(ARTICLE, 3.0, 15.0, tok_per_day=20e6)["answer"] == be.SELF_HOST
+    with pytest.raises(ParameterError, match="tok_per_day"):
+        be.worked_example(ARTICLE, 3.0, 15.0, tok_per_day=0.0)
 
 
 def test_log_volumes_and_within():

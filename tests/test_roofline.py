@@ -227,3 +227,8 @@ def test_max_throughput_keeps_the_batch_its_prompts_can_refill():
                                 max_num_batched_tokens=8192)
     assert p is not None and p.busy_share < 1 and p.batch < 1024
     assert roofline.max_throughput(L70B, H100, eff, memory_max_batch=0, prompt_tokens=10, output_tokens=10) is None
+
+
+def test_a_share_too_small_for_a_finite_output_is_refused_by_name():
+    with pytest.raises(ParameterError, match="input_share"):
+        roofline.output_tokens_for(512, 5e-324)

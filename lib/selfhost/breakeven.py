@@ -35,6 +35,7 @@ from dataclasses import dataclass, field, replace
 import pandas as pd
 
 from selfhost import capacity, costs, memory, roofline
+from selfhost.costs import API, SELF_HOST
 from selfhost.errors import ParameterError
 from selfhost.gpus import Gpu
 from selfhost.modelspec import ModelSpec
@@ -907,19 +908,30 @@ def monthly_days() -> float:
 
 
 def worked_example(case: CostCase, input_usd_per_mtok: float, output_usd_per_mtok: float,
-                   cached_input_usd_per_mtok: float | None = None) -> dict[str, float | int | str]:
-    """The break-even of ``case`` against one API given by its prices, with every term a page shows.
+                   cached_input_usd_per_mtok: float | None = None, tok_per_day: float = 5.0e6,
+                   ) -> dict[str, float | int | str]:
+    """:func:`priced_example` against one API given by its prices (a page's parameters)."""
+    return priced_example(case, numbers_price(input_usd_per_mtok, output_usd_per_mtok, cached_input_usd_per_mtok),
+                          tok_per_day)
+
+
+def priced_example(case: CostCase, price: ApiPrice, tok_per_day: float) -> dict[str, float | int | str]:
+    """The break-even of ``case`` against ``price``, and which costs less at ``tok_per_day``, with every term a page
+    shows.
 
     Keys: ``blended_usd_per_mtok``, ``replica_usd_per_month``, ``ops_usd_per_month``,
     ``gpus_per_replica_count``, ``min_replicas_count``, ``replica_capacity_tok_per_day`` (``inf``: no
     limit), ``peak_to_mean_x``, ``first_breakeven_tok_per_day``, ``breakeven_tok_per_day``,
     ``breakeven_replicas_count`` (the replicas the break-even volume needs), ``days_per_month``,
-    ``hours_per_month``, ``deployment`` (its label), ``weight_dtype``.
+    ``hours_per_month``, ``deployment`` (its label), ``weight_dtype``, ``gpu_usd_per_hour``; at
+    ``tok_per_day`` (the mean volume [tok/day]): ``tok_per_day``, ``selfhost_usd_per_month`` (``inf``
+    where a replica serves nothing), ``api_usd_per_month``, ``replicas_count``, ``utilisation_share``
+    (the mean over the provisioned capacity; ``nan`` without a capacity limit or without a replica)
+    and ``answer`` (``self-host`` where it costs less than the API's bill, else ``api``).
     """
-    t = case.traffic
-    blended = costs.blended_usd_per_mtok(input_usd_per_mtok, output_usd_per_mtok, t.input_share,
-                                         cached_input_usd_per_mtok, t.cached_share if cached_input_usd_per_mtok else 0.0)
-    blended *= case.api_price_x
+    check_number("tok_per_day", tok_per_day, gt=0, finite=True)
+    t = case.traffic.at(tok_per_day)
+    blended = case.blended_usd_per_mtok(price)
     d = case.deployment
     b = d.breakeven(blended, t.peak_to_mean_x)
     cap = d.replica_capacity_tok_per_day
@@ -934,6 +946,14 @@ def worked_example(case: CostCase, input_usd_per_mtok: float, output_usd_per_mto
         "gpu_usd_per_hour": case.gpu_usd_per_hour,
     }
     out["breakeven_replicas_count"] = (d.replicas_for(t.at(b.lasting_tok_per_day)) if b.crosses and d.serves else 0)
+    api = costs.api_usd_per_month(t, blended)
+    month = d.monthly(t) if d.serves else None
+    selfhost = month.total_usd_per_month if month else math.inf
+    use = month.utilisation_share if month else None
+    out |= {"tok_per_day": tok_per_day, "selfhost_usd_per_month": selfhost, "api_usd_per_month": api,
+            "replicas_count": month.replicas_count if month else 0,
+            "utilisation_share": math.nan if use is None else use,
+            "answer": SELF_HOST if selfhost < api else API}
     return out
 
 
@@ -950,7 +970,18 @@ def worked_example_markdown(example: Mapping[str, float | int | str]) -> str:
             f"${float(example['replica_usd_per_month']):,.0f}/month a replica, plus "
             f"${float(example['ops_usd_per_month']):,.0f}/month of operations; {cap_text}, provisioned for a peak "
             f"{float(example['peak_to_mean_x']):.2g}x the mean. Against ${float(example['blended_usd_per_mtok']):,.2f}"
-            f"/Mtok x {float(example['days_per_month']):,.2f} days: {result}.")
+            f"/Mtok x {float(example['days_per_month']):,.2f} days: {result}. "
+            + _at_volume_text(example))
+
+
+def _at_volume_text(example: Mapping[str, float | int | str]) -> str:
+    """Which costs less at the example's volume, in one sentence."""
+    api, selfhost = float(example["api_usd_per_month"]), float(example["selfhost_usd_per_month"])
+    own = (f"self-hosting ${selfhost:,.0f} ({example['replicas_count']} replica(s))" if math.isfinite(selfhost) else
+           "self-hosting cannot serve it")
+    answer = "**self-host**" if example["answer"] == SELF_HOST else "**use the API**"
+    return (f"At {float(example['tok_per_day']) / 1e6:,.2f}M tokens/day the API costs ${api:,.0f} a month and "
+            f"{own}: {answer}.")
 
 
 def breakeven_long(table: pd.DataFrame, scenarios: Mapping[str, str]) -> pd.DataFrame:

@@ -46,6 +46,9 @@ from selfhost.errors import ParameterError
 from selfhost.params import check_int, check_number
 from selfhost.units import DAYS_PER_MONTH, HOURS_PER_DAY, HOURS_PER_MONTH, MONTHS_PER_YEAR, TOK_PER_MTOK
 
+#: The two answers to "which costs less": self-hosting or the API.
+SELF_HOST, API = "self-host", "api"
+
 
 def blended_usd_per_mtok(
     input_usd_per_mtok: float,
@@ -148,7 +151,8 @@ class Traffic:
     def __post_init__(self) -> None:
         object.__setattr__(self, "tok_per_day", check_number("tok_per_day", self.tok_per_day, ge=0))
         object.__setattr__(self, "input_share", check_number("input_share", self.input_share, ge=0, le=1))
-        object.__setattr__(self, "peak_to_mean_x", check_number("peak_to_mean_x", self.peak_to_mean_x, ge=1))
+        object.__setattr__(self, "peak_to_mean_x", check_number("peak_to_mean_x", self.peak_to_mean_x, ge=1,
+                                                                finite=True))
         object.__setattr__(self, "cached_share", check_number("cached_share", self.cached_share, ge=0, le=1))
 
     @property
@@ -241,11 +245,11 @@ class Deployment:
     label: str = ""
 
     def __post_init__(self) -> None:
-        check_number("gpu_usd_per_hour", self.gpu_usd_per_hour, gt=0)
+        check_number("gpu_usd_per_hour", self.gpu_usd_per_hour, gt=0, finite=True)
         check_int("gpus_per_replica", self.gpus_per_replica, ge=1, le=1024)
         if self.replica_capacity_tok_per_day is not None:
             check_number("replica_capacity_tok_per_day", self.replica_capacity_tok_per_day, ge=0)
-        check_number("ops_usd_per_month", self.ops_usd_per_month, ge=0)
+        check_number("ops_usd_per_month", self.ops_usd_per_month, ge=0, finite=True)
         check_int("min_replicas", self.min_replicas, ge=1, le=100_000)
 
     @property

@@ -20,10 +20,13 @@ def check_number(
     gt: float | None = None,
     le: float | None = None,
     lt: float | None = None,
+    finite: bool = False,
 ) -> float:
     """Return ``value`` as a float, or raise ParameterError naming ``name`` and the range.
 
-    Booleans and strings are refused even though Python could convert them.
+    Booleans and strings are refused even though Python could convert them, and NaN always;
+    ``finite`` refuses the infinities too (a price or a volume; some limits are meant to be
+    infinite).
 
     Examples
     --------
@@ -38,8 +41,8 @@ def check_number(
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ParameterError(name, value, expected)
     number = float(value)
-    if math.isnan(number):
-        raise ParameterError(name, value, expected)
+    if math.isnan(number) or (finite and math.isinf(number)):
+        raise ParameterError(name, value, ("a finite number" if finite else "a number") + _range_text(ge, gt, le, lt))
     if (
         (ge is not None and number < ge)
         or (gt is not None and number <= gt)

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from selfhost import availability, capacity, costs, memory, roofline
+from selfhost.costs import API, SELF_HOST
 from selfhost.errors import ParameterError
 from selfhost.gpus import Gpu
 from selfhost.modelspec import ModelSpec
@@ -46,7 +47,6 @@ from selfhost.units import HOURS_PER_MONTH
 
 #: GPUs per replica tried (tensor parallel sizes vLLM serves).
 REPLICA_SIZES = (1, 2, 4, 8)
-SELF_HOST, API = "self-host", "api"
 
 
 # ---------------------------------------------------------------------- inputs

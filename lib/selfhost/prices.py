@@ -66,12 +66,12 @@ class ApiPrice:
     def __post_init__(self) -> None:
         check_choice(f"{self.key}.tier", self.tier, API_TIERS)
         check_choice(f"{self.key}.status", self.status, API_STATUSES)
-        check_number(f"{self.key}.input_usd_per_mtok", self.input_usd_per_mtok, gt=0)
-        check_number(f"{self.key}.output_usd_per_mtok", self.output_usd_per_mtok, gt=0)
+        check_number(f"{self.key}.input_usd_per_mtok", self.input_usd_per_mtok, gt=0, finite=True)
+        check_number(f"{self.key}.output_usd_per_mtok", self.output_usd_per_mtok, gt=0, finite=True)
         for name in ("cached_input_usd_per_mtok", "batch_input_usd_per_mtok", "batch_output_usd_per_mtok"):
             value = getattr(self, name)
             if value is not None:
-                check_number(f"{self.key}.{name}", value, gt=0)
+                check_number(f"{self.key}.{name}", value, gt=0, finite=True)
         if (self.batch_input_usd_per_mtok is None) != (self.batch_output_usd_per_mtok is None):
             raise ParameterError(f"{self.key}.batch_output_usd_per_mtok", self.batch_output_usd_per_mtok,
                                  "a batch output price exactly when there is a batch input price")
@@ -145,7 +145,7 @@ class GpuPrice:
     copy_date: dt.date | None = None
 
     def __post_init__(self) -> None:
-        check_number(f"{self.key}.gpu_usd_per_hour", self.gpu_usd_per_hour, gt=0)
+        check_number(f"{self.key}.gpu_usd_per_hour", self.gpu_usd_per_hour, gt=0, finite=True)
         check_choice(f"{self.key}.pricing", self.pricing, GPU_PRICING_KINDS)
 
     @property

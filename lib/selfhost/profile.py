@@ -79,7 +79,7 @@ class Profile:
     prompt_tokens: int | None = None
 
 
-def _number(name: str, value: Any, **bounds: float) -> float:
+def _number(name: str, value: Any, **bounds: Any) -> float:
     if isinstance(value, float) and not math.isfinite(value):
         raise ParameterError(name, value, "a finite number", kind="profile field")
     try:

@@ -543,7 +543,10 @@ def output_tokens_for(prompt_tokens: int, input_share: float) -> int:
     """
     check_int("prompt_tokens", prompt_tokens, ge=1)
     check_number("input_share", input_share, gt=0, lt=1)
-    return max(1, round(prompt_tokens * (1 - input_share) / input_share))
+    output = prompt_tokens * (1 - input_share) / input_share
+    if not math.isfinite(output):
+        raise ParameterError("input_share", input_share, "a share > 0 large enough that a request's output is finite")
+    return max(1, round(output))
 
 
 def operating_point(spec: ModelSpec, device: Device, efficiency: Efficiency = ROOFLINE, *, batch: int,

@@ -2,7 +2,8 @@
 
 :func:`drive` takes a job: ``url``, ``chromium``, ``flags``, ``screenshot``, ``states`` (each a
 list of steps: each step's signals are set through the page's vega view, kept in
-``window.selfhostViews`` by :mod:`selfhost.charts.theme`, then the view runs) and ``ui`` (each
+``window.selfhostViews`` by :mod:`selfhost.charts.theme`, then the view runs), ``signals`` (the
+signals read back after each) and ``ui`` (each
 ``{action: "fill"|"range"|"select"|"check", name, value}`` works the page's own input of that
 name, the signal's). After each state and each action the figures and the cost curves are read
 from the view's scenegraph. Every request the page makes is recorded; any that is not for the
@@ -11,12 +12,31 @@ page's own origin is aborted, and no host name resolves but 127.0.0.1 (``--host-
 
 from __future__ import annotations
 
+import ast
+import contextlib
+import functools
+import http.server
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-#: Installs ``window.__read`` (the figures, curves, signals, text and inputs of the controls' view)
+import pytest
+
+from selfhost import paths
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+#: What the book's theme itself logs on every page (sphinx-thebe declares its URL twice; the
+#: pydata theme finds no stored theme mode): not the controls' concern.
+THEME_ERRORS = ("Identifier 'THEBE_JS_URL' has already been declared", "Got invalid theme mode")
+
+#: Installs ``window.__read`` (the figures, curves, the named signals, text and inputs of the controls' view)
 #: and ``window.__set`` (set signals step by step, running the view after each).
-INSTALL = """() => {
+INSTALL = """(names) => {
     const el = document.querySelector('.selfhost-controls .selfhost-chart');
     const view = window.selfhostViews[el.id];
     window.__read = () => {
@@ -34,10 +54,7 @@ INSTALL = """() => {
       };
       walk(view.scenegraph().root);
       const signals = {};
-      for (const name of ['tok_per_day', 'input_share', 'peak_to_mean_x', 'ops_usd_per_month', 'api',
-        'api_input_usd_per_mtok', 'api_output_usd_per_mtok', 'problem', 'blended_usd_per_mtok', 'api_usd_per_month']) {
-        signals[name] = view.signal(name);
-      }
+      for (const name of names) signals[name] = view.signal(name);
       seen.signals = signals;
       seen.text = el.querySelector('svg').textContent;
       seen.inputs = Object.fromEntries([...el.querySelectorAll('input, select')].map(
@@ -95,7 +112,7 @@ def drive(job: dict[str, Any]) -> dict[str, Any]:
             page.on("console", lambda m: out["errors"].append(m.text) if m.type == "error" else None)
             page.goto(job["url"], wait_until="load")
             page.wait_for_function(WAIT, timeout=30_000)
-            page.evaluate(INSTALL)
+            page.evaluate(INSTALL, job["signals"])
             out["initial"] = page.evaluate("() => window.__read()")
             phase[0] = "controls"
             for steps in job["states"]:
@@ -120,3 +137,39 @@ def drive(job: dict[str, Any]) -> dict[str, Any]:
         finally:
             browser.close()
     return out
+
+
+def page_parameters(notebook: Path) -> dict[str, Any]:
+    """The parameters an executed notebook ran with: its parameters cell's defaults, then papermill's injected ones."""
+    import nbformat
+
+    out: dict[str, Any] = {}
+    for cell in nbformat.read(notebook, as_version=4).cells:
+        tags = cell.metadata.get("tags", [])
+        if "parameters" in tags or "injected-parameters" in tags:
+            for node in ast.parse(cell.source).body:
+                if isinstance(node, ast.AnnAssign | ast.Assign) and node.value is not None:
+                    target = node.target if isinstance(node, ast.AnnAssign) else node.targets[0]
+                    out[getattr(target, "id", "")] = ast.literal_eval(node.value)
+    return out
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def serve_book(page: str) -> Iterator[str]:
+    """Serve the built book from a local port for as long as the block runs; its address (fails without the page)."""
+    if not (paths.HTML / "book" / "analyses" / f"{page}.html").exists():
+        pytest.fail("no built book in _build/html: run `make book` first (make test does)")
+    handler = functools.partial(QuietHandler, directory=str(paths.HTML))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

@@ -14,33 +14,26 @@ in ``_build/screenshots/plan-controls.png``.
 
 from __future__ import annotations
 
-import ast
-import functools
-import http.server
 import itertools
 import json
-import shutil
-import threading
 from dataclasses import replace
 
-import nbformat
 import pytest
 
 from selfhost import paths, plan
 from selfhost import plan_controls as pc
 from selfhost.book import controls as book_controls
 from selfhost.book import ledger
-from tests.book.controls_driver import drive
+from tests.book.controls_driver import CHROMIUM, FLAGS, THEME_ERRORS, drive, page_parameters, serve_book
 from tests.charts.test_controls import cheapest_hosted, check_curves, check_figures, expected, with_api
 
 pytestmark = [pytest.mark.book, pytest.mark.slow]
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SHOTS = paths.BUILD / "screenshots"
-#: What the book's theme itself logs on every page (sphinx-thebe declares its URL twice; the
-#: pydata theme finds no stored theme mode): not the controls' concern.
-THEME_ERRORS = ("Identifier 'THEBE_JS_URL' has already been declared", "Got invalid theme mode")
+
+
+#: The signals read back at each state.
+SIGNALS = ["tok_per_day", "input_share", "peak_to_mean_x", "ops_usd_per_month", "api", "api_input_usd_per_mtok",
+           "api_output_usd_per_mtok", "problem", "blended_usd_per_mtok", "api_usd_per_month"]
 
 
 def deviations(seen: dict, exp: dict) -> list[float]:
@@ -61,33 +54,15 @@ def deviations(seen: dict, exp: dict) -> list[float]:
     return [abs(a - b) / abs(b) if b else abs(a) for a, b in pairs]
 
 
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 def page_profile() -> dict:
     """The profile the built page was executed with (papermill's injected parameters; none: the article's)."""
-    nb = nbformat.read(paths.EXECUTED / "plan.ipynb", as_version=4)
-    for cell in nb.cells:
-        if "injected-parameters" in cell.metadata.get("tags", []):
-            for node in ast.parse(cell.source).body:
-                if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "profile":
-                    return ast.literal_eval(node.value)
-    return {}
+    return page_parameters(paths.EXECUTED / "plan.ipynb").get("profile") or {}
 
 
 @pytest.fixture(scope="module")
 def server():
-    if not (paths.HTML / "book" / "analyses" / "plan.html").exists():
-        pytest.fail("no built book in _build/html: run `make book` first (make test does)")
-    handler = functools.partial(QuietHandler, directory=str(paths.HTML))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    with serve_book("plan") as url:
+        yield url
 
 
 def signal_steps(state: pc.ControlState, keys: list[str]) -> list[dict]:
@@ -168,7 +143,7 @@ def test_the_controls_recompute_the_plan_in_the_browser_with_no_request(server):
     SHOTS.mkdir(parents=True, exist_ok=True)
     job = {"url": f"{server}/book/analyses/plan.html", "chromium": CHROMIUM, "flags": FLAGS,
            "screenshot": str(SHOTS / "plan-controls.png"), "states": [signal_steps(s, keys) for s in states],
-           "ui": [a for a, _ in ui]}
+           "ui": [a for a, _ in ui], "signals": SIGNALS}
     out = drive(job)
     assert [e for e in out["errors"] if not any(k in e for k in THEME_ERRORS)] == []
 

@@ -51,7 +51,7 @@ def _close(shown: str, value: float) -> bool:
     return abs(float(shown.replace(",", "")) - value) <= 0.5 * 10**-decimals * (1 + 1e-9) + 1e-9 * abs(value)
 
 
-def _numbers_match(line: str, values: list[float]) -> None:
+def numbers_match(line: str, values: list[float]) -> None:
     shown = NUMBER.findall(line)
     assert len(shown) == len(values), (line, values)
     for s, v in zip(shown, values):
@@ -68,7 +68,7 @@ def check_lines(lines: dict[str, str], exp: dict[str, Any]) -> None:
     d, q = p.deployment, p.reference
     api_prefix = f"API, {q.api}: "
     assert lines["line_api"].startswith(api_prefix), lines["line_api"]
-    _numbers_match(lines["line_api"][len(api_prefix):], [q.api_usd_per_month, q.blended_usd_per_mtok])
+    numbers_match(lines["line_api"][len(api_prefix):], [q.api_usd_per_month, q.blended_usd_per_mtok])
     if d is None:
         assert lines["line_answer"] == "Use the API: no candidate deployment meets the targets"
         assert lines["line_deployment"] == lines["line_selfhost"] == lines["line_breakeven"] == ""
@@ -76,13 +76,13 @@ def check_lines(lines: dict[str, str], exp: dict[str, Any]) -> None:
     assert lines["line_answer"] == ("Self-host" if p.answer == plan.SELF_HOST else "Use the API")
     assert lines["line_deployment"] == (f"Deployment: {d.replicas} replica(s) of {d.gpus_per_replica} x {d.gpu} at "
                                         f"{d.weight_dtype} ({d.gpus_total} GPUs)")
-    _numbers_match(lines["line_selfhost"], [d.selfhost_usd_per_month, d.gpus_total, d.gpu_usd_per_hour,
+    numbers_match(lines["line_selfhost"], [d.selfhost_usd_per_month, d.gpus_total, d.gpu_usd_per_hour,
                                             HOURS_PER_MONTH, d.ops_usd_per_month])
     if q.breakeven_tok_per_day is None:
         assert lines["line_breakeven"] == "Break-even: never"
     else:
-        _numbers_match(lines["line_breakeven"], [q.breakeven_tok_per_day / 1e6])
-    _numbers_match(lines["line_capacity"], [d.capacity_tok_per_day / 1e6, p.traffic.peak_tok_per_day / 1e6])
+        numbers_match(lines["line_breakeven"], [q.breakeven_tok_per_day / 1e6])
+    numbers_match(lines["line_capacity"], [d.capacity_tok_per_day / 1e6, p.traffic.peak_tok_per_day / 1e6])
 
 
 def check_figures(fig: dict[str, Any], signals: dict[str, Any], exp: dict[str, Any]) -> None:

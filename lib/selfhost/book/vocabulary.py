@@ -121,7 +121,7 @@ VOCABULARY: dict[str, Term] = {
     'min_replicas': Term('int', 'replicas kept whatever the volume (availability) [1]'),
     'peak_to_mean_x': Term('float', "the traffic's busiest rate over its mean: capacity is provisioned for the peak; the article's steady load is 1 [x]"),
     'cached_share': Term('float', "share of input tokens an API bills at its cached-input price (a prefix-cache hit share) [1]"),
-    'tok_per_day': Term('float', 'the volume of the worked example [tok/day]'),
+    'tok_per_day': Term('float', "the volume of the worked example and the controls' starting traffic [tok/day]"),
     'traces': Term('list', 'trace summaries (data/traffic/) set beside the article\'s traffic; empty: all of them'),
     'current_gpus': Term('list', 'GPUs (names in data/gpus.csv) priced at their cheapest on-demand price for "current GPUs"'),
     'batch_api': Term('bool', "price the APIs at their batch prices where they have them (about half)"),

@@ -1,4 +1,5 @@
-"""Live controls: the "Your deployment" page's plan, recomputed in the reader's browser.
+"""Live controls: the "Your deployment" page's plan and the break-even page's costs, recomputed in the reader's
+browser.
 
 :func:`plan_controls` builds one vega-lite spec: parameters bound to number inputs,
 sliders, checkboxes and a select (traffic, input share, peak-to-mean, the candidate GPUs
@@ -8,14 +9,19 @@ capacity) and the cost chart (monthly cost against mean volume, the chosen deplo
 stepping a replica at a time against the API). It runs in the page with the vega bundle
 the book serves: no kernel, no network.
 
-Every expression comes from :mod:`selfhost.plan_controls`; the capacity of each
-deployment from its precomputed table. Nothing is computed here.
+:func:`breakeven_controls` does the same for the break-even page (traffic, input share,
+peak-to-mean, the GPU, its price and the GPUs of a replica, operating cost, the API and its
+prices; the answer at the traffic, the replica, both monthly costs, the break-even, the GPUs'
+mean utilisation; the cost chart with the traffic and the break-even marked).
+
+Every expression comes from :mod:`selfhost.plan_controls` or :mod:`selfhost.breakeven_controls`;
+the capacity of each deployment or replica from its precomputed table. Nothing is computed here.
 
 Two details vega-lite cannot say, added to the spec as it is built:
 
 - a number input's ``min``, ``max`` and ``step`` attributes (vega passes any attribute of a
   binding to its ``<input>``; vega-lite's schema has no place for them);
-- the API's price inputs follow the select (vega-lite makes a bound parameter's
+- the API's (and the GPU's) price inputs follow the select (vega-lite makes a bound parameter's
   expression its initial value only): ``usermeta.embedOptions.patch`` gives those signals
   an event handler on the select's signal, which vega-embed adds to the compiled vega spec.
 """
@@ -30,6 +36,7 @@ from typing import Any
 import altair as alt
 import vl_convert
 
+from selfhost import breakeven_controls as bc
 from selfhost import plan_controls as pc
 from selfhost.charts.theme import API_COLOR, NEUTRAL_COLOR, SELF_HOST_COLOR, VEGALITE_MIME, chart_html
 from selfhost.errors import SelfhostError
@@ -85,6 +92,45 @@ def _calculate(chart: alt.Chart, fields: Sequence[tuple[str, str]]) -> alt.Chart
     return chart
 
 
+def _figures(chosen: alt.Chart, lines: Sequence[tuple[str, str]]) -> alt.LayerChart:
+    """The key figures as lines of text, the first (the answer) larger, from the chosen row's ``lines``."""
+    base = _calculate(chosen, lines)
+    texts = [base.mark_text(align="left", baseline="top", fontSize=16 if i == 0 else 13,
+                            fontWeight="bold" if i == 0 else "normal").encode(
+        x=alt.value(0), y=alt.value(4 + 24 * i + (4 if i else 0)), text=f"{line}:N")
+        for i, (line, _) in enumerate(lines)]
+    return alt.LayerChart(layer=texts).properties(width=FIGURES_WIDTH, height=24 * len(lines) + 8, name="figures")
+
+
+def _bind_attrs(spec: dict[str, Any], attrs: dict[str, dict[str, Any]]) -> None:
+    """Add each named number input's ``min``, ``max`` and ``step`` to its binding."""
+    for p in spec["params"]:
+        if p["name"] in attrs:
+            p["bind"] |= attrs[p["name"]]
+
+
+def _cost_axes() -> tuple[alt.X, alt.Y, alt.Color, list[Any]]:
+    """The cost chart's encodings: mean volume and monthly cost on log axes, self-host against the API."""
+    axis = alt.Axis(labelOverlap="greedy", labelSeparation=6)
+    x = alt.X("mtok_per_day:Q", scale=alt.Scale(type="log"), title="mean volume [M tokens/day]", axis=axis)
+    y = alt.Y("usd_per_month:Q", scale=alt.Scale(type="log"), title="cost [USD/month]", axis=axis)
+    color = alt.Color("kind:N", title=None, scale=alt.Scale(domain=["self-host", "API"],
+                                                            range=[SELF_HOST_COLOR, API_COLOR]),
+                      legend=alt.Legend(orient="bottom"))
+    tooltip = ["option:N", alt.Tooltip("mtok_per_day:Q", format=",.2f"),
+               alt.Tooltip("usd_per_month:Q", format="$,.0f")]
+    return x, y, color, tooltip
+
+
+def _marker(chart: alt.Chart, label: str, mtok_expr: str, y: int = 10) -> alt.LayerChart:
+    """A dashed vertical rule at ``mtok_expr`` [M tokens/day] on ``chart``'s rows, labelled ``label`` ``y`` px down."""
+    mark = chart.transform_calculate(mtok_per_day=mtok_expr, label=pc.js(label))
+    rule = mark.mark_rule(color=NEUTRAL_COLOR, strokeDash=[4, 3]).encode(x="mtok_per_day:Q")
+    text = mark.mark_text(align="left", dx=3, dy=-4, color=NEUTRAL_COLOR).encode(
+        x="mtok_per_day:Q", y=alt.value(y), text="label:N")
+    return alt.LayerChart(layer=[rule, text])
+
+
 def plan_controls(inputs: PlanInputs, wide: PlanInputs, apis: Sequence[ApiPrice], table: list[dict[str, Any]],
                   spare_replicas: int) -> ControlsChart:
     """The live plan: controls at ``inputs``' values, candidates from ``wide``'s GPUs, capacity from ``table``.
@@ -137,20 +183,9 @@ def plan_controls(inputs: PlanInputs, wide: PlanInputs, apis: Sequence[ApiPrice]
         c = c.transform_window(rank="row_number()", sort=[alt.SortField(f) for f in pc.SORT_FIELDS])
         return _calculate(c.transform_filter("datum.rank == 1"), pc.figure_exprs())
 
-    base = _calculate(chosen(), pc.text_exprs())
-    lines = [name for name, _ in pc.text_exprs()]
-    texts = [base.mark_text(align="left", baseline="top", fontSize=16 if i == 0 else 13,
-                            fontWeight="bold" if i == 0 else "normal").encode(
-        x=alt.value(0), y=alt.value(4 + 24 * i + (4 if i else 0)), text=f"{line}:N") for i, line in enumerate(lines)]
-    figures = alt.layer(*texts).properties(width=FIGURES_WIDTH, height=24 * len(lines) + 8, name="figures")
+    figures = _figures(chosen(), pc.text_exprs())
 
-    x = alt.X("mtok_per_day:Q", scale=alt.Scale(type="log"), title="mean volume [M tokens/day]")
-    y = alt.Y("usd_per_month:Q", scale=alt.Scale(type="log"), title="cost [USD/month]")
-    color = alt.Color("kind:N", title=None, scale=alt.Scale(domain=["self-host", "API"],
-                                                            range=[SELF_HOST_COLOR, API_COLOR]),
-                      legend=alt.Legend(orient="bottom"))
-    tooltip = ["option:N", alt.Tooltip("mtok_per_day:Q", format=",.2f"),
-               alt.Tooltip("usd_per_month:Q", format="$,.0f")]
+    x, y, color, tooltip = _cost_axes()
     selfhost = _calculate(
         chosen().transform_filter("datum.has_deployment").transform_calculate(vols=f"sequence(0, {pc.CURVE_POINTS})")
         .transform_flatten(["vols"], as_=["i"]), pc.curve_exprs()
@@ -159,12 +194,9 @@ def plan_controls(inputs: PlanInputs, wide: PlanInputs, apis: Sequence[ApiPrice]
     api_line = _calculate(alt.Chart(alt.sequence(0, pc.CURVE_POINTS, as_="i")).transform_filter("problem == ''"),
                           pc.api_curve_exprs()).transform_calculate(kind="'API'", option="api").mark_line().encode(
         x=x, y=y, color=color, tooltip=tooltip).properties(name="api_curve")
-    mark = alt.Chart(alt.Data(values=[{"label": "your traffic"}])).transform_filter("problem == ''").transform_calculate(
-        mtok_per_day="x_tok_per_day / 1e6")
-    rule = mark.mark_rule(color=NEUTRAL_COLOR, strokeDash=[4, 3]).encode(x="mtok_per_day:Q")
-    label = mark.mark_text(align="left", dx=3, dy=-4, color=NEUTRAL_COLOR).encode(
-        x="mtok_per_day:Q", y=alt.value(10), text="label:N")
-    chart = alt.layer(selfhost, api_line, rule, label).properties(width=WIDTH, height=300)
+    traffic = _marker(alt.Chart(alt.Data(values=[{}])).transform_filter("problem == ''"), "your traffic",
+                      "x_tok_per_day / 1e6")
+    chart = alt.layer(selfhost, api_line, traffic).properties(width=WIDTH, height=300)
 
     spec = alt.vconcat(figures, chart).add_params(*params).to_dict()
     spec.setdefault("datasets", {})[CAPACITY_DATA] = rows
@@ -172,9 +204,7 @@ def plan_controls(inputs: PlanInputs, wide: PlanInputs, apis: Sequence[ApiPrice]
              "api_input_usd_per_mtok": _attrs(pc.RANGES["api_input_usd_per_mtok"]),
              "api_output_usd_per_mtok": _attrs(pc.RANGES["api_output_usd_per_mtok"])}
     attrs |= {pc.signal_name("gpu_usd_per_hour", k): _attrs(pc.RANGES["gpu_usd_per_hour"]) for k in keys}
-    for p in spec["params"]:
-        if p["name"] in attrs:
-            p["bind"] |= attrs[p["name"]]
+    _bind_attrs(spec, attrs)
     spec["usermeta"] = {"embedOptions": {"patch": follow_the_select(spec, ["api_input_usd_per_mtok",
                                                                            "api_output_usd_per_mtok"], "api")}}
     return ControlsChart(spec)
@@ -198,3 +228,85 @@ def follow_the_select(spec: dict[str, Any], names: Sequence[str], select: str = 
     if len(ops) != len(names):
         raise SelfhostError(f"controls: the signals {', '.join(names)} are not all in the compiled vega spec")
     return ops
+
+
+# ---------------------------------------------------------------------- the break-even page
+#: The name of the precomputed replica table in the spec's ``datasets``.
+REPLICA_DATA = "breakeven_replicas"
+
+
+def breakeven_controls(page: bc.Page, table: list[dict[str, Any]]) -> ControlsChart:
+    """The break-even page's live controls at the page's numbers, with the replicas of ``table``
+    (:func:`selfhost.breakeven_controls.replica_table` over ``page.setups``)."""
+    state = bc.initial_state(page)
+    names = {k: s.gpu.gpu for (k, _), s in page.setups.items()}
+    choices = page.gpus_choices
+    peak_max = max(8.0, math.ceil(state.peak_to_mean_x))
+    apis = page.api_options()
+    api_table = {a.key: [a.input_usd_per_mtok, a.output_usd_per_mtok, a.cached_input_usd_per_mtok] for a in apis}
+    labels = [f"{a.key} ({a.retrieved})" for a in apis]
+    labels[0] = (f"{bc.PAGE_API} (${page.page_api.input_usd_per_mtok:,.2f} in, "
+                 f"${page.page_api.output_usd_per_mtok:,.2f} out per Mtok)")
+    params: list[Any] = [
+        alt.param(name="tok_per_day", value=state.tok_per_day,
+                  bind=alt.binding(input="number", name="traffic, mean [tokens/day]")),
+        alt.param(name="input_share", value=state.input_share,
+                  bind=alt.binding_range(min=pc.SHARE_STEP, max=1 - pc.SHARE_STEP, step=pc.SHARE_STEP,
+                                         name="input share [input tokens / all]")),
+        alt.param(name="peak_to_mean_x", value=state.peak_to_mean_x,
+                  bind=alt.binding_range(min=1, max=peak_max, step=0.1, name="peak-to-mean [x]")),
+        alt.param(name="gpu", value=state.gpu,
+                  bind=alt.binding_select(options=page.gpu_keys, labels=[names[k] for k in page.gpu_keys],
+                                          name="GPU")),
+        alt.param(name="gpu_prices", value=dict(page.gpu_prices)),
+        alt.param(name="gpu_usd_per_hour", expr="gpu_prices[gpu]",
+                  bind=alt.binding(input="number", name="GPU price [USD/GPU-hour]")),
+        alt.param(name="gpus_per_replica", value=state.gpus_per_replica,
+                  bind=alt.binding_select(options=choices, name="GPUs per replica",
+                                          labels=["fewest it fits on" if n == bc.FEWEST else str(n)
+                                                  for n in choices])),
+        alt.param(name="ops_usd_per_month", value=state.ops_usd_per_month,
+                  bind=alt.binding(input="number", name="operating cost [USD/month]")),
+        alt.param(name="api", value=state.api, bind=alt.binding_select(options=[a.key for a in apis], labels=labels,
+                                                                       name="API (dated table)")),
+        alt.param(name="api_prices", value=api_table),
+        alt.param(name="api_names", value={a.key: page.api_label(a) for a in apis}),
+        alt.param(name="share_keys", value=bc.share_keys(page.shares)),
+        alt.param(name="api_input_usd_per_mtok", expr="api_prices[api][0]",
+                  bind=alt.binding(input="number", name="API input [USD/Mtok]")),
+        alt.param(name="api_output_usd_per_mtok", expr="api_prices[api][1]",
+                  bind=alt.binding(input="number", name="API output [USD/Mtok]")),
+    ]
+    params += [alt.param(name=name, expr=expr) for name, expr in bc.signal_exprs(page.case.traffic.cached_share).items()]
+    rows = bc.row_exprs(page.case.min_replicas)
+
+    def chosen() -> alt.Chart:
+        return _calculate(alt.Chart(alt.Data(name=REPLICA_DATA)).transform_filter(bc.keep_expr()), rows)
+
+    figures = _figures(chosen(), bc.text_exprs())
+    x, y, color, tooltip = _cost_axes()
+    points = _calculate(chosen().transform_filter("problem == ''").transform_calculate(
+        vols=f"sequence(0, {bc.CURVE_POINTS})").transform_flatten(["vols"], as_=["i"]), bc.curve_exprs(
+        page.case.min_replicas))
+    selfhost = points.transform_filter("datum.serves").transform_calculate(
+        kind="'self-host'", usd_per_month="datum.selfhost_curve_usd_per_month",
+        option="'self-host: ' + datum.gpus_count + ' x ' + datum.gpu + ' ' + datum.weight_dtype").mark_line(
+        interpolate="step-after").encode(x=x, y=y, color=color, tooltip=tooltip).properties(name="selfhost_curve")
+    api_line = points.transform_calculate(kind="'API'", usd_per_month="datum.api_curve_usd_per_month",
+                                          option="api").mark_line().encode(
+        x=x, y=y, color=color, tooltip=tooltip).properties(name="api_curve")
+    traffic = _marker(alt.Chart(alt.Data(values=[{}])).transform_filter("problem == ''"), "your traffic",
+                      "x_tok_per_day / 1e6")
+    breakeven = _marker(chosen().transform_filter("problem == '' && datum.serves && datum.be_crosses"), "break-even",
+                        "datum.breakeven_tok_per_day / 1e6", y=28)
+    chart = alt.layer(selfhost, api_line, traffic, breakeven).properties(width=WIDTH, height=300)
+
+    spec = alt.vconcat(figures, chart).add_params(*params).to_dict()
+    spec.setdefault("datasets", {})[REPLICA_DATA] = table
+    numbers = ("tok_per_day", "gpu_usd_per_hour", "ops_usd_per_month", "api_input_usd_per_mtok",
+               "api_output_usd_per_mtok")
+    _bind_attrs(spec, {n: _attrs(bc.RANGES[n]) for n in numbers})
+    spec["usermeta"] = {"embedOptions": {"patch": [
+        *follow_the_select(spec, ["gpu_usd_per_hour"], "gpu"),
+        *follow_the_select(spec, ["api_input_usd_per_mtok", "api_output_usd_per_mtok"], "api")]}}
+    return ControlsChart(spec)
