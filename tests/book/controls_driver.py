@@ -173,3 +173,12 @@ def serve_book(page: str) -> Iterator[str]:
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+def check_offline(out: dict[str, Any], server: str) -> None:
+    """What :func:`drive` saw: no console error but the theme's, nothing requested but the page's own files, and
+    nothing at all once the controls moved."""
+    assert [e for e in out["errors"] if not any(k in e for k in THEME_ERRORS)] == []
+    assert out["blocked"] == []
+    assert [r["url"] for r in out["requests"] if not r["url"].startswith(server + "/")] == []
+    assert [r["url"] for r in out["requests"] if r["phase"] == "controls"] == []

@@ -24,7 +24,7 @@ from selfhost import paths, plan
 from selfhost import plan_controls as pc
 from selfhost.book import controls as book_controls
 from selfhost.book import ledger
-from tests.book.controls_driver import CHROMIUM, FLAGS, THEME_ERRORS, drive, page_parameters, serve_book
+from tests.book.controls_driver import CHROMIUM, FLAGS, check_offline, drive, page_parameters, serve_book
 from tests.charts.test_controls import cheapest_hosted, check_curves, check_figures, expected, with_api
 
 pytestmark = [pytest.mark.book, pytest.mark.slow]
@@ -145,12 +145,7 @@ def test_the_controls_recompute_the_plan_in_the_browser_with_no_request(server):
            "screenshot": str(SHOTS / "plan-controls.png"), "states": [signal_steps(s, keys) for s in states],
            "ui": [a for a, _ in ui], "signals": SIGNALS}
     out = drive(job)
-    assert [e for e in out["errors"] if not any(k in e for k in THEME_ERRORS)] == []
-
-    # Nothing but the page's own files is requested, and nothing at all once the controls move.
-    assert out["blocked"] == []
-    assert [r["url"] for r in out["requests"] if not r["url"].startswith(server + "/")] == []
-    assert [r["url"] for r in out["requests"] if r["phase"] == "controls"] == []
+    check_offline(out, server)
 
     # The controls start at the page's parameters, and show the page's own figures there.
     first = out["initial"]

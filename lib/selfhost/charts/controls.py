@@ -102,6 +102,21 @@ def _figures(chosen: alt.Chart, lines: Sequence[tuple[str, str]]) -> alt.LayerCh
     return alt.LayerChart(layer=texts).properties(width=FIGURES_WIDTH, height=24 * len(lines) + 8, name="figures")
 
 
+def _traffic_params(tok_per_day: float, input_share: float, peak_to_mean_x: float) -> list[Any]:
+    """The traffic's controls: the mean volume (a number), the input share and the peak-to-mean (sliders; the
+    peak's reaches 8x, or the page's own where higher)."""
+    peak_max = max(8.0, math.ceil(peak_to_mean_x))
+    return [
+        alt.param(name="tok_per_day", value=tok_per_day,
+                  bind=alt.binding(input="number", name="traffic, mean [tokens/day]")),
+        alt.param(name="input_share", value=input_share,
+                  bind=alt.binding_range(min=pc.SHARE_STEP, max=1 - pc.SHARE_STEP, step=pc.SHARE_STEP,
+                                         name="input share [input tokens / all]")),
+        alt.param(name="peak_to_mean_x", value=peak_to_mean_x,
+                  bind=alt.binding_range(min=1, max=peak_max, step=0.1, name="peak-to-mean [x]")),
+    ]
+
+
 def _bind_attrs(spec: dict[str, Any], attrs: dict[str, dict[str, Any]]) -> None:
     """Add each named number input's ``min``, ``max`` and ``step`` to its binding."""
     for p in spec["params"]:
@@ -141,17 +156,8 @@ def plan_controls(inputs: PlanInputs, wide: PlanInputs, apis: Sequence[ApiPrice]
     state = pc.initial_state(inputs, wide, apis)
     keys = [o.gpu.key for o in wide.gpus]
     names = {o.gpu.key: o.gpu.gpu for o in wide.gpus}
-    peak_max = max(8.0, math.ceil(state.peak_to_mean_x))
 
-    params: list[Any] = [
-        alt.param(name="tok_per_day", value=state.tok_per_day,
-                  bind=alt.binding(input="number", name="traffic, mean [tokens/day]")),
-        alt.param(name="input_share", value=state.input_share,
-                  bind=alt.binding_range(min=pc.SHARE_STEP, max=1 - pc.SHARE_STEP, step=pc.SHARE_STEP,
-                                         name="input share [input tokens / all]")),
-        alt.param(name="peak_to_mean_x", value=state.peak_to_mean_x,
-                  bind=alt.binding_range(min=1, max=peak_max, step=0.1, name="peak-to-mean [x]")),
-    ]
+    params = _traffic_params(state.tok_per_day, state.input_share, state.peak_to_mean_x)
     for key in keys:
         params.append(alt.param(name=pc.signal_name("use", key), value=key in state.gpus,
                                 bind=alt.binding_checkbox(name=f"candidate: {names[key]}")))
@@ -241,20 +247,12 @@ def breakeven_controls(page: bc.Page, table: list[dict[str, Any]]) -> ControlsCh
     state = bc.initial_state(page)
     names = {k: s.gpu.gpu for (k, _), s in page.setups.items()}
     choices = page.gpus_choices
-    peak_max = max(8.0, math.ceil(state.peak_to_mean_x))
     apis = page.api_options()
     api_table = {a.key: [a.input_usd_per_mtok, a.output_usd_per_mtok, a.cached_input_usd_per_mtok] for a in apis}
     labels = [f"{a.key} ({a.retrieved})" for a in apis]
     labels[0] = (f"{bc.PAGE_API} (${page.page_api.input_usd_per_mtok:,.2f} in, "
                  f"${page.page_api.output_usd_per_mtok:,.2f} out per Mtok)")
-    params: list[Any] = [
-        alt.param(name="tok_per_day", value=state.tok_per_day,
-                  bind=alt.binding(input="number", name="traffic, mean [tokens/day]")),
-        alt.param(name="input_share", value=state.input_share,
-                  bind=alt.binding_range(min=pc.SHARE_STEP, max=1 - pc.SHARE_STEP, step=pc.SHARE_STEP,
-                                         name="input share [input tokens / all]")),
-        alt.param(name="peak_to_mean_x", value=state.peak_to_mean_x,
-                  bind=alt.binding_range(min=1, max=peak_max, step=0.1, name="peak-to-mean [x]")),
+    params = _traffic_params(state.tok_per_day, state.input_share, state.peak_to_mean_x) + [
         alt.param(name="gpu", value=state.gpu,
                   bind=alt.binding_select(options=page.gpu_keys, labels=[names[k] for k in page.gpu_keys],
                                           name="GPU")),
