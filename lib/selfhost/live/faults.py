@@ -29,6 +29,7 @@ import os
 import signal
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -299,8 +300,11 @@ def run_fault(
                                         [loadgen.Phase("load", plan.rate_req_per_s, plan.load_s)], shape,
                                         request_timeout_s=plan.request_timeout_s, t0=w.t0,
                                         deadline_s=plan.deadline_s, seed=plan.seed, stop=stop_load)
-            t1, pulled = w.settle_and_pull(plan.tail_s)
+            time.sleep(max(plan.tail_s, 2.5 * plan.scrape_interval_s))
+            t1 = time.time()
+            pulled = w.pull(t1)
             statuses = w.status_increase(t1)
+            rules_text, version, t0 = w.rules_text, w.version, w.t0
         ended_at = live.now_utc()
     finally:
         if injector is not None:
@@ -320,15 +324,37 @@ def run_fault(
     fault_at = injector.fault_at_s if injector.fault_at_s is not None else plan.before_s
     if not any(o.outcome == "ok" and o.ended_s < fault_at for o in outcomes):
         errors.append("no request succeeded before the fault: the engine was not serving")
-    record = ov.watched_run_record(
-        records.SCHEMA_VERSION, errors, started_at, ended_at, info, w, pulled, outcomes, hardware=live._hardware(None),
-        model=model, plan=dataclasses.asdict(plan), policy=policy, http_status_counts=statuses, prompt="token ids",
-        own={"fault": {"kind": plan.kind, "events": injector.events,
-                       "params": {k: v for k, v in dataclasses.asdict(plan).items()
-                                  if k in ("hang_s", "restarts", "up_s", "restart_delay_s", "before_s", "after_s")}},
-             "timeline": {"fault_at_s": round(fault_at, 3),
-                          "fault_ended_s": None if injector.fault_ended_s is None else round(injector.fault_ended_s, 3),
-                          "ended_s": round(t1 - w.t0, 3)}})
+    error = "; ".join(errors) or None
+    record: dict[str, Any] = {
+        "schema_version": records.SCHEMA_VERSION,
+        "run_id": uuid.uuid4().hex,
+        "status": "failed" if error else "ok",
+        "error": error,
+        "started_at": started_at.isoformat(),
+        "ended_at": ended_at.isoformat(),
+        "engine": ov.engine_record(info),
+        "hardware": {**live._hardware(None), "load_avg_1m": live._load_avg()},
+        "model": model,
+        "fault": {"kind": plan.kind, "events": injector.events,
+                  "params": {k: v for k, v in dataclasses.asdict(plan).items()
+                             if k in ("hang_s", "restarts", "up_s", "restart_delay_s", "before_s", "after_s")}},
+        "plan": dataclasses.asdict(plan),
+        "policy": dataclasses.asdict(policy),
+        "rules_yaml": rules_text,
+        "prometheus": {"version": version, "scrape_interval_s": plan.scrape_interval_s,
+                       "evaluation_interval_s": plan.scrape_interval_s},
+        "probe": {"interval_s": spec.interval_s, "timeout_s": spec.timeout_s, "model": spec.model},
+        "client": {"tool": loadgen.TOOL, "request_timeout_s": plan.request_timeout_s, "stream": True,
+                   "prompt": "token ids"},
+        "timeline": {"fault_at_s": round(fault_at, 3),
+                     "fault_ended_s": None if injector.fault_ended_s is None else round(injector.fault_ended_s, 3),
+                     "ended_s": round(t1 - t0, 3)},
+        "series": pulled["series"],
+        "alerts": pulled["alerts"],
+        "alert_events": pulled["alert_events"],
+        "http_status_counts": statuses,
+        "requests": [o.to_json() for o in outcomes],
+    }
     return records.write_record(runs_dir, record), record
 
 

@@ -5,7 +5,7 @@ and Prometheus (:class:`selfhost.live.prometheus.PrometheusServer`) with the rul
 :mod:`selfhost.alertrules` against a running engine, polls ``/api/v1/alerts`` every
 second, and afterwards pulls the recorded series and ``ALERTS`` (``/api/v1/query_range``)
 and the HTTP status counts (``/api/v1/query``). The fault runs (:mod:`selfhost.live.faults`)
-use it too, and build their records' shared part with :func:`watched_run_record`.
+use it too.
 
 :func:`run_overload` drives the engine with :mod:`selfhost.live.loadgen` (every request
 with its own timeout, every outcome kept) first below capacity (``baseline``) and then
@@ -27,7 +27,6 @@ killed with SIGKILL (:func:`selfhost.live.prometheus.spawn`).
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import functools
 import json
 import math
@@ -36,7 +35,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -281,13 +280,6 @@ class Watch:
         if self.exporter is not None:
             self.exporter.stop()
 
-    def settle_and_pull(self, tail_s: float) -> tuple[float, dict[str, Any]]:
-        """Keep scraping ``tail_s`` after the load, and at least two scrapes and rule evaluations [s];
-        then :meth:`pull`. Returns the end of the window [s since the epoch] and what was pulled."""
-        time.sleep(max(tail_s, 2.5 * self.scrape_interval_s))
-        t1 = time.time()
-        return t1, self.pull(t1)
-
     def pull(self, t1: float) -> dict[str, Any]:
         """The series, alert spans and events between ``t0`` and ``t1``."""
         assert self.server is not None and self.watcher is not None
@@ -358,60 +350,6 @@ def engine_record(info: eng.ServerInfo) -> dict[str, Any]:
             "startup_s": info.startup_s}
 
 
-def watched_run_record(
-    schema_version: int,
-    errors: Sequence[str],
-    started_at: dt.datetime,
-    ended_at: dt.datetime,
-    info: eng.ServerInfo,
-    watch: Watch,
-    pulled: dict[str, Any],
-    outcomes: Sequence[loadgen.Outcome],
-    *,
-    hardware: dict[str, Any],
-    model: dict[str, Any],
-    plan: Mapping[str, Any],
-    policy: alertrules.AlertPolicy,
-    http_status_counts: dict[str, int],
-    prompt: str,
-    own: Mapping[str, Any],
-) -> dict[str, Any]:
-    """The record of a run that ``watch`` watched (an overload or a fault run), not yet validated.
-
-    ``errors`` say why the run failed (none: it succeeded); ``pulled`` is :meth:`Watch.pull`'s;
-    ``plan`` the run's plan's fields (``dataclasses.asdict``), its ``request_timeout_s`` the
-    clients' [s]; ``prompt`` how prompts were sent (``token ids`` or ``words``); ``own`` the
-    entries only this kind of record has (the phases, the fault, the timeline).
-    """
-    assert watch.probe is not None
-    error = "; ".join(errors) or None
-    return {
-        "schema_version": schema_version,
-        "run_id": uuid.uuid4().hex,
-        "status": "failed" if error else "ok",
-        "error": error,
-        "started_at": started_at.isoformat(),
-        "ended_at": ended_at.isoformat(),
-        "engine": engine_record(info),
-        "hardware": {**hardware, "load_avg_1m": live._load_avg()},
-        "model": model,
-        "plan": dict(plan),
-        "policy": dataclasses.asdict(policy),
-        "rules_yaml": watch.rules_text,
-        "prometheus": {"version": watch.version, "scrape_interval_s": watch.scrape_interval_s,
-                       "evaluation_interval_s": watch.scrape_interval_s},
-        "probe": {"interval_s": watch.probe.interval_s, "timeout_s": watch.probe.timeout_s, "model": watch.probe.model},
-        "client": {"tool": loadgen.TOOL, "request_timeout_s": plan["request_timeout_s"], "stream": True,
-                   "prompt": prompt},
-        "series": pulled["series"],
-        "alerts": pulled["alerts"],
-        "alert_events": pulled["alert_events"],
-        "http_status_counts": http_status_counts,
-        "requests": [o.to_json() for o in outcomes],
-        **own,
-    }
-
-
 def run_overload(
     info: eng.ServerInfo,
     runs_dir: Path,
@@ -450,9 +388,13 @@ def run_overload(
                                     request_timeout_s=plan.request_timeout_s, t0=t0, deadline_s=plan.deadline_s,
                                     seed=plan.seed, engine=info.engine)
         drained = t0 + max((o.ended_s for o in outcomes), default=plan.baseline_s + plan.overload_s)
-        t1, pulled = w.settle_and_pull(plan.tail_s)
+        # At least two scrapes and rule evaluations after the last answer.
+        time.sleep(max(plan.tail_s, 2.5 * plan.scrape_interval_s))
+        t1 = time.time()
+        pulled = w.pull(t1)
         before, after = w.status_counts(t0), w.status_counts(t1)
         buckets = w.ttft_buckets(overload_started, drained)
+        rules_text, version = w.rules_text, w.version
     ended_at = live.now_utc()
     statuses = {k: v - before.get(k, 0) for k, v in after.items()}
     errors = []
@@ -462,6 +404,7 @@ def run_overload(
         errors.append(f"the engine died during the run; its last log lines:\n{server.log_tail()}")
     if pulled["watcher_error"]:
         errors.append(f"polling /api/v1/alerts: {pulled['watcher_error']}")
+    error = "; ".join(errors) or None
     phases = []
     for i, phase in enumerate(plan.phases()):
         started_s = 0.0 if i == 0 else plan.baseline_s
@@ -469,15 +412,35 @@ def run_overload(
                        "num_prompts": max(1, sum(1 for o in outcomes if o.phase == phase.name)),
                        "started_s": started_s, "ended_s": round(started_s + phase.duration_s, 3), "client_args": [],
                        "results": phase_results(outcomes, phase.name, started_s), "error": None})
-    record = watched_run_record(
-        records.SCHEMA_VERSION, errors, started_at, ended_at, info, w, pulled, outcomes, hardware=hardware,
-        model=model, plan=dataclasses.asdict(plan), policy=policy, http_status_counts=statuses,
-        prompt="token ids" if token_ids else "words",
-        own={"phases": phases,
-             "timeline": {"overload_started_s": round(plan.baseline_s, 3),
-                          "overload_sending_ended_s": round(plan.baseline_s + plan.overload_s, 3),
-                          "overload_drained_s": round(drained - t0, 3), "ended_s": round(t1 - t0, 3)},
-             "ttft_buckets": buckets})
+    record: dict[str, Any] = {
+        "schema_version": records.SCHEMA_VERSION,
+        "run_id": uuid.uuid4().hex,
+        "status": "failed" if error else "ok",
+        "error": error,
+        "started_at": started_at.isoformat(),
+        "ended_at": ended_at.isoformat(),
+        "engine": engine_record(info),
+        "hardware": {**hardware, "load_avg_1m": live._load_avg()},
+        "model": model,
+        "plan": dataclasses.asdict(plan),
+        "policy": dataclasses.asdict(policy),
+        "rules_yaml": rules_text,
+        "prometheus": {"version": version, "scrape_interval_s": plan.scrape_interval_s,
+                       "evaluation_interval_s": plan.scrape_interval_s},
+        "probe": {"interval_s": spec.interval_s, "timeout_s": spec.timeout_s, "model": spec.model},
+        "client": {"tool": loadgen.TOOL, "request_timeout_s": plan.request_timeout_s, "stream": True,
+                   "prompt": "token ids" if token_ids else "words"},
+        "phases": phases,
+        "timeline": {"overload_started_s": round(plan.baseline_s, 3),
+                     "overload_sending_ended_s": round(plan.baseline_s + plan.overload_s, 3),
+                     "overload_drained_s": round(drained - t0, 3), "ended_s": round(t1 - t0, 3)},
+        "series": pulled["series"],
+        "alerts": pulled["alerts"],
+        "alert_events": pulled["alert_events"],
+        "http_status_counts": statuses,
+        "requests": [o.to_json() for o in outcomes],
+        "ttft_buckets": buckets,
+    }
     return records.write_record(runs_dir, record), record
 
 
