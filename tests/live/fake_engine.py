@@ -23,6 +23,8 @@ import sys
 import time
 from http.server import ThreadingHTTPServer
 
+from fakes import OpenAIHandler  # run as a script: this folder is on sys.path
+
 METRICS = """# TYPE vllm:prompt_tokens_total counter
 vllm:prompt_tokens_total{model_name="fake"} 0.0
 # TYPE vllm:num_requests_running gauge
@@ -31,10 +33,6 @@ vllm:num_requests_running{model_name="fake"} 0.0
 
 
 def main() -> None:
-    # Run as a script, this folder is on sys.path (pytest's doctest collection imports this
-    # module as tests.live.fake_engine, without calling main).
-    from fakes import OpenAIHandler
-
     port, mode = int(sys.argv[1]), sys.argv[2]
     print(f"fake engine starting on {port} in mode {mode}", flush=True)
     if mode == "crash":
