@@ -11,8 +11,6 @@
   ``[DONE]`` (a stream cut off mid-answer);
 - ``slow``: completions are accepted and never answered (a hung request);
 - ``ok``: completions stream exactly ``max_tokens`` tokens, with usage and ``[DONE]``.
-
-``/health``, ``/v1/models`` and ``/metrics`` are :class:`fakes.OpenAIHandler`'s.
 """
 
 from __future__ import annotations
@@ -21,9 +19,7 @@ import json
 import os
 import sys
 import time
-from http.server import ThreadingHTTPServer
-
-from fakes import OpenAIHandler  # run as a script: this folder is on sys.path
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 METRICS = """# TYPE vllm:prompt_tokens_total counter
 vllm:prompt_tokens_total{model_name="fake"} 0.0
@@ -41,14 +37,29 @@ def main() -> None:
     if mode == "hang":
         time.sleep(3600)
 
-    class Handler(OpenAIHandler):
-        metrics = METRICS
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def _send(self, code: int, body: str, ctype: str = "application/json") -> None:
+            data = body.encode()
+            self.send_response(code)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
 
         def do_GET(self) -> None:
             if mode == "not-openai":
                 self._send(200, "<html><body>hello</body></html>", "text/html")
+            elif self.path == "/health":
+                self._send(200, "")
+            elif self.path == "/v1/models":
+                self._send(200, json.dumps({"object": "list", "data": [{"id": "fake", "object": "model"}]}))
+            elif self.path == "/metrics":
+                self._send(200, METRICS, "text/plain")
             else:
-                super().do_GET()
+                self._send(404, "{}")
 
         def do_POST(self) -> None:
             if not self.path.startswith("/v1/completions"):

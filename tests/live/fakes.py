@@ -30,34 +30,6 @@ process_start_time_seconds 1.0e9
 """
 
 
-class OpenAIHandler(BaseHTTPRequestHandler):
-    """Answers ``/health``, ``/v1/models`` (one model, ``fake``) and ``/metrics`` (:attr:`metrics`) the
-    way vLLM does, 404 elsewhere, and logs nothing; subclasses add the completions."""
-
-    metrics = METRICS
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-    def _send(self, code: int, body: str, ctype: str = "application/json") -> None:
-        data = body.encode()
-        self.send_response(code)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def do_GET(self) -> None:
-        if self.path == "/health":
-            self._send(200, "")
-        elif self.path == "/v1/models":
-            self._send(200, json.dumps({"object": "list", "data": [{"id": "fake", "object": "model"}]}))
-        elif self.path == "/metrics":
-            self._send(200, self.metrics, "text/plain")
-        else:
-            self._send(404, "{}")
-
-
 class FakeOpenAI:
     """An OpenAI-compatible streaming server on 127.0.0.1 in a thread; ``with FakeOpenAI(port) as f:``."""
 
@@ -69,8 +41,29 @@ class FakeOpenAI:
         self.release = threading.Event()  # ends every "hang"
         fake = self
 
-        class Handler(OpenAIHandler):
+        class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def _send(self, code: int, body: str, ctype: str = "application/json") -> None:
+                data = body.encode()
+                self.send_response(code)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self) -> None:
+                if self.path == "/health":
+                    self._send(200, "")
+                elif self.path == "/v1/models":
+                    self._send(200, json.dumps({"object": "list", "data": [{"id": "fake", "object": "model"}]}))
+                elif self.path == "/metrics":
+                    self._send(200, METRICS, "text/plain")
+                else:
+                    self._send(404, "{}")
 
             def _chunk(self, payload: str) -> None:
                 data = payload.encode()
