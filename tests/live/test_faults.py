@@ -20,7 +20,6 @@ from selfhost.errors import ParameterError
 from selfhost.live import engine as eng
 from selfhost.live import faults, guard
 from selfhost.live import prometheus as pm
-from tests.test_monitoring import make_fault
 
 SLEEPER = ("import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']); "
            "time.sleep(60)")
@@ -40,12 +39,6 @@ def test_the_load_outlasts_the_fault_and_the_deadline_bounds_it():
     plan = faults.FaultPlan(kind="restart_loop", restarts=2, up_s=10, restart_delay_s=2, startup_timeout_s=100)
     assert plan.fault_s == 2 * (2 + 100 + 10) and plan.deadline_s == plan.load_s + plan.request_timeout_s + 10
     assert faults.FaultPlan(kind="kill").fault_s == 0
-
-
-def test_fault_records_are_named_by_their_kind_and_read_back(tmp_path):
-    path = records.write_record(tmp_path, make_fault("hang"))
-    assert path == tmp_path / "faults" / "20261127T230000.000000Z-vllm-hang.json"
-    assert records.read_records(tmp_path) == [records.read_record(path)] == [make_fault("hang")]
 
 
 class StandIn:

@@ -13,10 +13,12 @@ Reads and writes files.
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from selfhost.data import overload
+from selfhost.data import overload, runs
 from selfhost.monitoring import FAULT_KINDS, FaultRun, latest_by
 from selfhost.paths import data_dir
 
@@ -27,11 +29,19 @@ SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "title": "selfhost fault run record",
     "type": "object",
-    "required": ["schema_version", *overload.RUN_PROPERTIES, "fault", *overload.WATCH_PROPERTIES, "probe", "client",
-                 "timeline", "series", "alerts", "alert_events", "http_status_counts", "requests"],
+    "required": ["schema_version", "run_id", "status", "error", "started_at", "ended_at", "engine", "hardware",
+                 "model", "fault", "plan", "policy", "rules_yaml", "prometheus", "probe", "client", "timeline",
+                 "series", "alerts", "alert_events", "http_status_counts", "requests"],
     "properties": {
         "schema_version": {"const": SCHEMA_VERSION},
-        **overload.RUN_PROPERTIES,
+        "run_id": {"type": "string", "minLength": 1},
+        "status": {"enum": ["ok", "failed"]},
+        "error": {"type": ["string", "null"]},
+        "started_at": {"type": "string", "format": "date-time"},
+        "ended_at": {"type": "string", "format": "date-time"},
+        "engine": runs.SCHEMA["properties"]["engine"],
+        "hardware": runs.SCHEMA["properties"]["hardware"],
+        "model": runs.SCHEMA["properties"]["model"],
         "fault": {
             "type": "object", "required": ["kind", "events", "params"],
             "properties": {
@@ -42,7 +52,10 @@ SCHEMA: dict[str, Any] = {
                     "properties": {"t_s": {"type": "number"}, "what": {"enum": ["kill", "stop", "cont", "up"]},
                                    "detail": {"type": "string"}}}},
             }},
-        **overload.WATCH_PROPERTIES,
+        "plan": {"type": "object"},
+        "policy": {"type": "object", "required": ["ttft_slo_ms", "for_s", "rate_window_s"]},
+        "rules_yaml": {"type": "string", "minLength": 1},
+        "prometheus": {"type": "object", "required": ["version", "scrape_interval_s"]},
         "probe": overload.PROBE_SCHEMA,
         "client": overload.CLIENT_SCHEMA,
         "timeline": {
@@ -57,16 +70,36 @@ SCHEMA: dict[str, Any] = {
         "http_status_counts": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}},
         "requests": {"type": "array", "items": overload.REQUEST_SCHEMA},
     },
-    "allOf": [overload.FAILED_HAS_ERROR],
+    "allOf": [{"if": {"properties": {"status": {"const": "failed"}}},
+               "then": {"properties": {"error": {"type": "string", "minLength": 1}}}}],
 }
 
 
-#: Fault records: ``<runs_dir>/faults/<UTC start>-<engine>-<kind>.json``.
-RECORDS = overload.RecordKind(FOLDER, SCHEMA, "fault record", lambda record: record["fault"]["kind"])
-validate_record = RECORDS.validate
-write_record = RECORDS.write
-read_record = RECORDS.read
-read_records = RECORDS.read_all
+def validate_record(record: Mapping[str, Any], where: str | Path = "fault record") -> None:
+    """Raise DataError naming the field unless ``record`` fits :data:`SCHEMA`."""
+    runs.check_schema(record, SCHEMA, where)
+
+
+def write_record(runs_dir: Path, record: Mapping[str, Any]) -> Path:
+    """Validate and write ``<runs_dir>/faults/<UTC start>-<engine>-<kind>.json``; never overwrite,
+    never outside that folder."""
+    folder = Path(runs_dir) / FOLDER
+    validate_record(record, folder / "(new record)")
+    name = overload.check_engine_name(record["engine"]["name"])
+    start = dt.datetime.fromisoformat(record["started_at"])
+    return runs.write_new_json(overload.inside(folder, f"{runs.utc_stamp(start)}-{name}-{record['fault']['kind']}.json"),
+                               record)
+
+
+def read_record(path: Path) -> dict[str, Any]:
+    """Read and validate one fault record."""
+    return runs.read_json_record(path, validate_record, "fault record")
+
+
+def read_records(runs_dir: Path) -> list[dict[str, Any]]:
+    """Every fault record under ``<runs_dir>/faults/``, validated, oldest first."""
+    records = [read_record(p) for p in sorted((Path(runs_dir) / FOLDER).glob("*.json"))]
+    return sorted(records, key=lambda r: r["started_at"])
 
 
 def load_fault_runs(runs_dir: str | Path | None = None) -> list[FaultRun]:

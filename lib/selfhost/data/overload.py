@@ -16,8 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -95,38 +94,27 @@ ALERT_EVENTS_SCHEMA: dict[str, Any] = {"type": "array", "items": {
     "type": "object", "required": ["t_s", "alertname", "state"],
     "properties": {"t_s": {"type": "number"}, "alertname": {"type": "string"},
                    "state": {"enum": ["pending", "firing", "resolved"]}}}}
-#: What every watched run's record (overload, fault) holds first, after its ``schema_version``: the
-#: run, the engine, the hardware and the model.
-RUN_PROPERTIES: dict[str, Any] = {
-    "run_id": {"type": "string", "minLength": 1},
-    "status": {"enum": ["ok", "failed"]},
-    "error": {"type": ["string", "null"]},
-    "started_at": {"type": "string", "format": "date-time"},
-    "ended_at": {"type": "string", "format": "date-time"},
-    "engine": runs.SCHEMA["properties"]["engine"],
-    "hardware": runs.SCHEMA["properties"]["hardware"],
-    "model": runs.SCHEMA["properties"]["model"],
-}
-#: How a watched run was watched: its plan, the alert policy and rules, the Prometheus that ran them.
-WATCH_PROPERTIES: dict[str, Any] = {
-    "plan": {"type": "object"},
-    "policy": {"type": "object", "required": ["ttft_slo_ms", "for_s", "rate_window_s"]},
-    "rules_yaml": {"type": "string", "minLength": 1},
-    "prometheus": {"type": "object", "required": ["version", "scrape_interval_s"]},
-}
-#: A failed run says why.
-FAILED_HAS_ERROR: dict[str, Any] = {"if": {"properties": {"status": {"const": "failed"}}},
-                                    "then": {"properties": {"error": {"type": "string", "minLength": 1}}}}
 SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "title": "selfhost overload run record",
     "type": "object",
-    "required": ["schema_version", *RUN_PROPERTIES, *WATCH_PROPERTIES, "phases", "timeline", "series", "alerts",
+    "required": ["schema_version", "run_id", "status", "error", "started_at", "ended_at", "engine", "hardware",
+                 "model", "plan", "policy", "rules_yaml", "prometheus", "phases", "timeline", "series", "alerts",
                  "alert_events", "http_status_counts"],
     "properties": {
         "schema_version": {"enum": list(SCHEMA_VERSIONS)},
-        **RUN_PROPERTIES,
-        **WATCH_PROPERTIES,
+        "run_id": {"type": "string", "minLength": 1},
+        "status": {"enum": ["ok", "failed"]},
+        "error": {"type": ["string", "null"]},
+        "started_at": {"type": "string", "format": "date-time"},
+        "ended_at": {"type": "string", "format": "date-time"},
+        "engine": runs.SCHEMA["properties"]["engine"],
+        "hardware": runs.SCHEMA["properties"]["hardware"],
+        "model": runs.SCHEMA["properties"]["model"],
+        "plan": {"type": "object"},
+        "policy": {"type": "object", "required": ["ttft_slo_ms", "for_s", "rate_window_s"]},
+        "rules_yaml": {"type": "string", "minLength": 1},
+        "prometheus": {"type": "object", "required": ["version", "scrape_interval_s"]},
         "phases": {"type": "array", "items": {
             "type": "object",
             "required": ["name", "request_rate_req_per_s", "num_prompts", "started_s", "ended_s", "client_args",
@@ -164,64 +152,38 @@ SCHEMA: dict[str, Any] = {
                                "type": "array", "prefixItems": [{"type": ["number", "string"]}, {"type": "number"}],
                                "minItems": 2, "maxItems": 2}}}},
     },
-    "allOf": [FAILED_HAS_ERROR,
+    "allOf": [{"if": {"properties": {"status": {"const": "failed"}}},
+               "then": {"properties": {"error": {"type": "string", "minLength": 1}}}},
               {"if": {"properties": {"schema_version": {"const": 2}}},
                "then": {"required": ["client", "requests", "probe", "ttft_buckets"]}}],
 }
 
 
-@dataclass(frozen=True)
-class RecordKind:
-    """One kind of watched run's record (overload, fault): one JSON file per run,
-    ``<runs_dir>/<folder>/<UTC start>-<engine>-<variant>.json``, validated against ``schema``.
-
-    Parameters
-    ----------
-    folder : str
-        The records' folder under the runs directory.
-    schema : Mapping
-        The JSON schema every record must fit.
-    what : str
-        The record's name in messages (``overload record``).
-    variant : Callable
-        The last part of a (validated) record's file name.
-    """
-
-    folder: str
-    schema: Mapping[str, Any]
-    what: str
-    variant: Callable[[Mapping[str, Any]], str]
-
-    def validate(self, record: Mapping[str, Any], where: str | Path | None = None) -> None:
-        """Raise DataError naming the field unless ``record`` fits the schema (``where``: the file, or :attr:`what`)."""
-        runs.check_schema(record, self.schema, self.what if where is None else where)
-
-    def write(self, runs_dir: Path, record: Mapping[str, Any]) -> Path:
-        """Validate and write ``record`` to a new file in ``<runs_dir>/<folder>/``; never overwrite,
-        never outside that folder."""
-        folder = Path(runs_dir) / self.folder
-        self.validate(record, folder / "(new record)")
-        name = check_engine_name(record["engine"]["name"])
-        start = dt.datetime.fromisoformat(record["started_at"])
-        return runs.write_new_json(inside(folder, f"{runs.utc_stamp(start)}-{name}-{self.variant(record)}.json"),
-                                   record)
-
-    def read(self, path: Path) -> dict[str, Any]:
-        """Read and validate one record."""
-        return runs.read_json_record(path, self.validate, self.what)
-
-    def read_all(self, runs_dir: Path) -> list[dict[str, Any]]:
-        """Every record under ``<runs_dir>/<folder>/``, validated, oldest first."""
-        records = [self.read(p) for p in sorted((Path(runs_dir) / self.folder).glob("*.json"))]
-        return sorted(records, key=lambda r: r["started_at"])
+def validate_record(record: Mapping[str, Any], where: str | Path = "overload record") -> None:
+    """Raise DataError naming the field unless ``record`` fits :data:`SCHEMA`."""
+    runs.check_schema(record, SCHEMA, where)
 
 
-#: Overload records: ``<runs_dir>/overload/<UTC start>-<engine>-overload.json``.
-RECORDS = RecordKind(WORKLOAD, SCHEMA, "overload record", lambda record: "overload")
-validate_record = RECORDS.validate
-write_record = RECORDS.write
-read_record = RECORDS.read
-read_records = RECORDS.read_all
+def write_record(runs_dir: Path, record: Mapping[str, Any]) -> Path:
+    """Validate and write ``<runs_dir>/overload/<UTC start>-<engine>-overload.json``; never overwrite,
+    never outside that folder."""
+    folder = Path(runs_dir) / WORKLOAD
+    validate_record(record, folder / "(new record)")
+    name = check_engine_name(record["engine"]["name"])
+    start = dt.datetime.fromisoformat(record["started_at"])
+    return runs.write_new_json(inside(folder, f"{runs.utc_stamp(start)}-{name}-overload.json"), record)
+
+
+def read_record(path: Path) -> dict[str, Any]:
+    """Read and validate one overload record."""
+    return runs.read_json_record(path, validate_record, "overload record")
+
+
+def read_records(runs_dir: Path) -> list[dict[str, Any]]:
+    """Every overload record under ``<runs_dir>/overload/``, validated, oldest first."""
+    records = [read_record(p) for p in sorted((Path(runs_dir) / WORKLOAD).glob("*.json"))]
+    return sorted(records, key=lambda r: r["started_at"])
+
 
 
 def usable_records(runs_dir: Path) -> list[dict[str, Any]]:
