@@ -37,7 +37,7 @@ from typing import Any
 
 from selfhost import breakeven as be
 from selfhost.errors import ParameterError
-from selfhost.plan_controls import SHARE_KEY_SCALE, Range, js, share_grid, share_key
+from selfhost.plan_controls import SHARE_KEY_SCALE, Range, api_price_exprs, first_refusal, js, share_grid, share_key
 from selfhost.prices import ApiPrice
 from selfhost.units import DAYS_PER_MONTH, HOURS_PER_MONTH, TOK_PER_MTOK
 
@@ -234,18 +234,10 @@ def signal_exprs(cached_share: float) -> dict[str, str]:
     out = {f"x_{n}": f"toNumber({n})" for n in NUMBERS}
     out["x_gpus_per_replica"] = "toNumber(gpus_per_replica)"
     checks = [(f"!{RANGES[n].expr('x_' + n)}", refusal_text(n)) for n in NUMBERS]
-    checks.append((f"indexof(share_keys, floor(x_input_share * {SHARE_KEY_SCALE} + 0.5)) < 0", OFF_GRID))
-    problem = "''"
-    for cond, text in reversed(checks):
-        problem = f"({cond}) ? {js(text)} : {problem}"
-    out["problem"] = problem
+    checks.append(("indexof(share_keys, share_key) < 0", OFF_GRID))
+    out["problem"] = first_refusal(checks)
     out["share_key"] = f"floor(x_input_share * {SHARE_KEY_SCALE} + 0.5)"
-    out["api_cached_usd_per_mtok"] = "api_prices[api][2]"
-    out["cached_share"] = f"api_cached_usd_per_mtok == null ? 0.0 : {js(float(cached_share))}"
-    out["blended_usd_per_mtok"] = (
-        "x_input_share * ((1.0 - cached_share) * x_api_input_usd_per_mtok + cached_share * "
-        "(api_cached_usd_per_mtok == null ? x_api_input_usd_per_mtok : api_cached_usd_per_mtok)) + "
-        "(1.0 - x_input_share) * x_api_output_usd_per_mtok")
+    out |= api_price_exprs(cached_share)
     out["api_usd_per_month"] = f"x_tok_per_day * blended_usd_per_mtok / {TOK_PER_MTOK!r} * {DAYS_PER_MONTH!r}"
     out["api_usd_per_tok_month"] = f"blended_usd_per_mtok / {TOK_PER_MTOK!r} * {DAYS_PER_MONTH!r}"
     return out

@@ -252,10 +252,29 @@ def problem_expr(gpu_keys: Sequence[str]) -> str:
         price = "x_" + signal_name("gpu_usd_per_hour", key)
         checks.append((f"{signal_name('use', key)} && !{RANGES['gpu_usd_per_hour'].expr(price)}",
                        refusal_text("gpu_usd_per_hour", key)))
+    return first_refusal(checks)
+
+
+def first_refusal(checks: Sequence[tuple[str, str]]) -> str:
+    """A vega expression: the text of the first ``(condition, text)`` whose condition holds, or ''."""
     expr = "''"
     for cond, text in reversed(checks):
         expr = f"({cond}) ? {js(text)} : {expr}"
     return expr
+
+
+def api_price_exprs(cached_share: float) -> dict[str, str]:
+    """The chosen API's cached price, the cached share that counts (``cached_share`` where the API has a cached
+    price, else 0) and its blended price, from the constant ``api_prices`` and the price inputs: as
+    :meth:`selfhost.prices.ApiPrice.blended_usd_per_mtok`."""
+    return {
+        "api_cached_usd_per_mtok": "api_prices[api][2]",
+        "cached_share": f"api_cached_usd_per_mtok == null ? 0.0 : {js(float(cached_share))}",
+        "blended_usd_per_mtok": (
+            "x_input_share * ((1.0 - cached_share) * x_api_input_usd_per_mtok + cached_share * "
+            "(api_cached_usd_per_mtok == null ? x_api_input_usd_per_mtok : api_cached_usd_per_mtok)) + "
+            "(1.0 - x_input_share) * x_api_output_usd_per_mtok"),
+    }
 
 
 def signal_exprs(gpu_keys: Sequence[str], cached_input_share: float) -> dict[str, str]:
@@ -268,12 +287,7 @@ def signal_exprs(gpu_keys: Sequence[str], cached_input_share: float) -> dict[str
     out = number_signals(gpu_keys)
     out["problem"] = problem_expr(gpu_keys)
     out["share_key"] = f"floor(x_input_share * {SHARE_KEY_SCALE} + 0.5)"
-    out["api_cached_usd_per_mtok"] = "api_prices[api][2]"
-    out["cached_share"] = f"api_cached_usd_per_mtok == null ? 0 : {js(float(cached_input_share))}"
-    out["blended_usd_per_mtok"] = (
-        "x_input_share * ((1.0 - cached_share) * x_api_input_usd_per_mtok + cached_share * "
-        "(api_cached_usd_per_mtok == null ? x_api_input_usd_per_mtok : api_cached_usd_per_mtok)) + "
-        "(1.0 - x_input_share) * x_api_output_usd_per_mtok")
+    out |= api_price_exprs(cached_input_share)
     out["api_usd_per_month"] = f"x_tok_per_day * {HOURS_PER_MONTH!r} / 24 * blended_usd_per_mtok / {TOK_PER_MTOK!r}"
     out["per_tok_month_usd"] = f"1.0 * {HOURS_PER_MONTH!r} / 24 * blended_usd_per_mtok / {TOK_PER_MTOK!r}"
     return out
