@@ -154,6 +154,21 @@ def page_parameters(notebook: Path) -> dict[str, Any]:
     return out
 
 
+def controls_start(notebook: Path) -> dict[str, Any]:
+    """Where an executed notebook's live controls start: each parameter of its controls' spec -> its value
+    (or, for a control whose value follows a select, its expression)."""
+    import nbformat
+
+    from selfhost.charts.theme import VEGALITE_MIME
+
+    for cell in nbformat.read(notebook, as_version=4).cells:
+        for output in cell.get("outputs", []):
+            spec = output.get("data", {}).get(VEGALITE_MIME)
+            if spec and any(p["name"] == "problem" for p in spec.get("params", [])):
+                return {p["name"]: p.get("value", p.get("expr")) for p in spec["params"]}
+    raise AssertionError(f"{notebook.name}: no live controls among its outputs")
+
+
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args: object) -> None:
         pass

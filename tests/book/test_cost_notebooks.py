@@ -10,6 +10,7 @@ import pytest
 
 from selfhost import paths
 from selfhost.book import ledger, pipeline
+from tests.book.controls_driver import controls_start
 
 DAYS_PER_MONTH = 730 / 24
 HOURS_PER_MONTH = 730
@@ -74,6 +75,20 @@ def test_break_even_glues_its_own_breakeven(tmp_path):
         assert v.sensitivity and v.evidence
         assert {"ops_usd_per_month", "gpu_usd_per_hour", "peak_to_mean_x"} <= {s.input for s in v.sensitivity}
     assert verdicts["C02"].figures["ops_usd_per_month"] == 3000 and "book_ops_usd_per_month" in verdicts["C02"].figures
+
+
+@pytest.mark.slow
+def test_a_profile_build_starts_the_break_even_controls_at_the_readers_numbers(tmp_path):
+    spec = pipeline.load_params_file(paths.ROOT / "examples" / "sonnet-spend-25k.yaml")
+    params = pipeline.resolve_params(spec, pipeline.notebooks())["break-even"]
+    out = tmp_path / "be.ipynb"
+    pipeline.execute(NB / "break-even.ipynb", out, params)
+    start = controls_start(out)
+    assert {k: start[k] for k in ("tok_per_day", "input_share", "peak_to_mean_x", "ops_usd_per_month", "gpu")} == {
+        k: params[k] for k in ("tok_per_day", "input_share", "peak_to_mean_x", "ops_usd_per_month", "gpu")}
+    assert start["gpu_prices"][params["gpu"]] == params["gpu_usd_per_hour"]
+    assert start["api_prices"][start["api"]][:2] == [params["api_input_usd_per_mtok"], params["api_output_usd_per_mtok"]]
+    assert ledger.glued(out)["tok_per_day"] == params["tok_per_day"]
 
 
 @pytest.mark.slow

@@ -16,6 +16,8 @@ import pytest
 from selfhost import paths
 from selfhost.book import ledger, pipeline
 from selfhost.cli import main
+from selfhost.data.profile import inputs_for
+from selfhost.data.traffic import load_summary
 from selfhost.errors import SelfhostError
 
 DECISION = paths.NOTEBOOKS / "decision-tree.ipynb"
@@ -56,6 +58,38 @@ def test_params_top_level_and_per_notebook():
         {"input_share": 0.8, "decision-tree": {"ttft_target_ms": 150}}, books
     )
     assert resolved == {"decision-tree": {"input_share": 0.8, "ttft_target_ms": 150}}
+
+
+def test_a_profile_gives_the_other_pages_its_resolved_traffic_gpu_price_and_api():
+    # $25,000 a month on Claude Sonnet 4.6 at 85% input ($3 in, $15 out): $4.80/Mtok blended, 730 / 24 days a month.
+    spec = pipeline.load_params_file(paths.ROOT / "examples" / "sonnet-spend-25k.yaml")
+    resolved = pipeline.resolve_params(spec, pipeline.notebooks())
+    be = resolved["break-even"]
+    assert be["tok_per_day"] == round(25_000 / (0.85 * 3.0 + 0.15 * 15.0) * 1e6 / (730 / 24))
+    assert (be["input_share"], be["peak_to_mean_x"], be["cached_share"]) == (0.85, 2.0, 0.0)
+    assert (be["api_input_usd_per_mtok"], be["api_output_usd_per_mtok"]) == (3.0, 15.0)
+    plan_inputs = inputs_for(spec)  # the GPU's price is the plan's: the data's, the profile giving none
+    assert be["gpu"] == "a100-80gb" and be["gpu_usd_per_hour"] == plan_inputs.gpus[0].usd_per_hour
+    assert resolved["cost-of-ownership"]["peak_to_mean_x"] == 2.0
+    assert resolved["decision-tree"]["api_spend_usd_per_month"] == 25_000
+    assert resolved["plan"] == {"profile": spec}
+
+
+def test_a_profiles_trace_sets_the_other_pages_traffic():
+    spec = pipeline.load_params_file(paths.ROOT / "examples" / "mooncake-8b.yaml")
+    trace = load_summary("mooncake-conversation")
+    be = pipeline.resolve_params(spec, pipeline.notebooks())["break-even"]
+    assert (be["tok_per_day"], be["input_share"], be["peak_to_mean_x"], be["cached_share"]) == (
+        5e8, trace.input_share, trace.peak_to_mean_x, trace.prefix_hit_share)
+    assert be["prompt_tokens"] == round(trace.input_tok_quantiles["p50"])
+    assert "api_spend_usd_per_month" not in be
+
+
+def test_a_profile_naming_what_the_data_lacks_stops_before_any_notebook_runs():
+    spec = pipeline.load_params_file(paths.ROOT / "examples" / "mooncake-8b.yaml")
+    spec["model"] = "no-such-model"
+    with pytest.raises(SelfhostError, match="model = 'no-such-model'"):
+        pipeline.resolve_params(spec, pipeline.notebooks())
 
 
 def test_int_is_accepted_for_a_float_parameter_but_not_a_string():

@@ -7,6 +7,7 @@ import pytest
 from selfhost import paths
 from selfhost.book import ledger, pipeline
 from selfhost.data.yamlfile import parse_strict_yaml
+from tests.book.controls_driver import controls_start
 from tests.cli.test_plan import SONNET
 
 NB = paths.NOTEBOOKS / "plan.ipynb"
@@ -21,6 +22,13 @@ def test_the_page_is_the_readers_plan(tmp_path):
     assert g["peak_to_mean_x"] == 2.0 and g["reference_api"] == "anthropic/claude-sonnet-4.6"
     assert g["selfhost_usd_per_month"] == pytest.approx(
         g["gpus_total"] * g["gpu_usd_per_hour"] * g["hours_per_month"] + 8833)
+    # The live controls start at the reader's numbers.
+    start = controls_start(out)
+    assert start["tok_per_day"] == pytest.approx(g["traffic_mtok_per_day"] * 1e6, rel=2e-3)
+    assert (start["input_share"], start["peak_to_mean_x"], start["ops_usd_per_month"]) == (0.85, 2.0, 8833)
+    assert start["api"] == "anthropic/claude-sonnet-4.6"
+    assert {k for k in start if k.startswith("use_") and start[k]} == {"use_a100_80gb", "use_h100_80gb",
+                                                                      "use_h200_141gb"}
 
 
 @pytest.mark.slow

@@ -50,6 +50,7 @@ import nbformat
 from selfhost import __version__, paths, profile
 from selfhost.book import ledger, site
 from selfhost.data import yamlfile
+from selfhost.data.profile import inputs_for
 from selfhost.errors import SelfhostError
 
 CHECKED_TAG = "nbval-check-output"
@@ -102,19 +103,30 @@ def is_profile(spec: dict[str, Any]) -> bool:
 
 def profile_params(spec: dict[str, Any]) -> dict[str, Any]:
     """A deployment profile as book parameters: the whole profile for the "Your deployment" page, and
-    the figures other pages share by name (model, input share, operating cost, latency targets, the
-    first GPU and its price when given), so that their verdicts follow the reader's numbers too.
+    the figures other pages share by name, as the plan resolves them, so that their verdicts and the
+    break-even page's controls start at the reader's numbers too.
 
-    The profile is validated first (:func:`selfhost.profile.profile_from_mapping`): a bad field
-    stops the build before any notebook runs, naming the field.
+    Shared: the model, operating cost, latency targets and prompt; the traffic (volume, input
+    share, peak-to-mean, cached share: given, from the profile's trace, or the volume its API
+    spend buys, to a whole token a day); the first GPU and its price (given, or the data's, as the plan prices it); the
+    reference API's prices (the break-even page's API) and the API spend where the profile gives one.
+
+    The profile is validated and resolved first (:func:`selfhost.profile.profile_from_mapping`,
+    :func:`selfhost.data.profile.inputs_for`): a bad field or a name the data does not know stops
+    the build before any notebook runs, naming the field.
     """
     prof = profile.profile_from_mapping(spec)
-    shared: dict[str, Any] = {"model": prof.model, "ops_usd_per_month": prof.ops_usd_per_month,
-                              "slo_ttft_ms": prof.ttft_ms, "slo_tpot_ms": prof.tpot_ms, "gpu": prof.gpus[0]}
-    if prof.traffic.input_share is not None:
-        shared["input_share"] = prof.traffic.input_share
-    if prof.gpus[0] in prof.gpu_usd_per_hour:
-        shared["gpu_usd_per_hour"] = prof.gpu_usd_per_hour[prof.gpus[0]]
+    inputs = inputs_for(spec)
+    t = inputs.traffic
+    api = next(a for a in inputs.apis if a.key == inputs.reference_api)
+    shared: dict[str, Any] = {
+        "model": prof.model, "ops_usd_per_month": prof.ops_usd_per_month, "slo_ttft_ms": prof.ttft_ms,
+        "slo_tpot_ms": prof.tpot_ms, "prompt_tokens": t.prompt_tokens, "tok_per_day": float(round(t.tok_per_day)),
+        "input_share": t.input_share, "peak_to_mean_x": t.peak_to_mean_x, "cached_share": t.cached_input_share,
+        "gpu": prof.gpus[0], "gpu_usd_per_hour": inputs.gpus[0].usd_per_hour,
+        "api_input_usd_per_mtok": api.input_usd_per_mtok, "api_output_usd_per_mtok": api.output_usd_per_mtok}
+    if prof.traffic.api_spend_usd_per_month is not None:
+        shared["api_spend_usd_per_month"] = prof.traffic.api_spend_usd_per_month
     return {**shared, PLAN_NOTEBOOK: {"profile": spec}}
 
 
