@@ -37,7 +37,16 @@ from typing import Any
 
 from selfhost import breakeven as be
 from selfhost.errors import ParameterError
-from selfhost.plan_controls import SHARE_KEY_SCALE, Range, api_price_exprs, first_refusal, js, share_grid, share_key
+from selfhost.plan_controls import (
+    SHARE_KEY_SCALE,
+    Range,
+    api_price_exprs,
+    count_expr,
+    first_refusal,
+    js,
+    share_grid,
+    share_key,
+)
 from selfhost.prices import ApiPrice
 from selfhost.units import DAYS_PER_MONTH, HOURS_PER_MONTH, TOK_PER_MTOK
 
@@ -302,11 +311,12 @@ def text_exprs() -> list[tuple[str, str]]:
                         "(datum.weight_dtype == 'none' ? 'the model does not fit on ' : "
                         "'no batch meets the latency target on ') + datum.gpus_count + ' x ' + datum.gpu : "
                         "datum.answer == 'self-host' ? 'Self-host' : 'Use the API'"),
-        ("line_deployment", f"{hidden} ? '' : 'Deployment: ' + datum.replicas_count + ' replica(s) of ' + "
-                            "datum.gpus_count + ' x ' + datum.gpu + ' at ' + datum.weight_dtype + ' (' + "
-                            "datum.gpus_total + ' GPUs)'"),
+        ("line_deployment", f"{hidden} ? '' : 'Deployment: ' + {count_expr('datum.replicas_count', 'replica')} + "
+                            "' of ' + datum.gpus_count + ' x ' + datum.gpu + ' at ' + datum.weight_dtype + ' (' + "
+                            f"{count_expr('datum.gpus_total', 'GPU')} + ')'"),
         ("line_selfhost", f"{hidden} ? '' : 'Self-host: $' + format(datum.selfhost_usd_per_month, ',.0f') + "
-                          "'/month = ' + datum.gpus_total + ' GPUs x $' + format(x_gpu_usd_per_hour, ',.2f') + "
+                          f"'/month = ' + {count_expr('datum.gpus_total', 'GPU')} + ' x $' + "
+                          "format(x_gpu_usd_per_hour, ',.2f') + "
                           f"'/h x ' + format({HOURS_PER_MONTH!r}, '.4~f') + ' h + $' + "
                           "format(x_ops_usd_per_month, ',.0f') + ' operations'"),
         ("line_api", f"{refused} ? '' : 'API, ' + api_names[api] + ': $' + format(api_usd_per_month, ',.0f') + '/month at $' + "

@@ -123,6 +123,11 @@ def js(value: Any) -> str:
     return f"'{text}'"
 
 
+def count_expr(n: str, noun: str) -> str:
+    """A vega expression: the count ``n`` (an expression) and the noun, plural unless it is 1 (``3 GPUs``, ``1 GPU``)."""
+    return f"{n} + ({n} == 1 ? {js(' ' + noun)} : {js(' ' + noun + 's')})"
+
+
 # ---------------------------------------------------------------------- the state of the controls
 @dataclass(frozen=True)
 class ControlState:
@@ -373,12 +378,14 @@ def text_exprs(hours_per_month: float = HOURS_PER_MONTH) -> list[tuple[str, str]
         ("line_answer", f"{refused} ? 'Refused: ' + problem : !datum.has_deployment ? "
                         "'Use the API: no candidate deployment meets the targets' : "
                         "datum.answer == 'self-host' ? 'Self-host' : 'Use the API'"),
-        ("line_deployment", f"{refused} || !datum.has_deployment ? '' : 'Deployment: ' + datum.replicas + "
-                            "' replica(s) of ' + datum.gpus_per_replica + ' x ' + datum.gpu + ' at ' + "
-                            "datum.weight_dtype + ' (' + datum.gpus_total + ' GPUs)'"),
+        ("line_deployment", f"{refused} || !datum.has_deployment ? '' : 'Deployment: ' + "
+                            f"{count_expr('datum.replicas', 'replica')} + ' of ' + datum.gpus_per_replica + ' x ' + "
+                            f"datum.gpu + ' at ' + datum.weight_dtype + ' (' + {count_expr('datum.gpus_total', 'GPU')} "
+                            "+ ')'"),
         ("line_selfhost", f"{refused} || !datum.has_deployment ? '' : 'Self-host: $' + "
-                          "format(datum.selfhost_usd_per_month, ',.0f') + '/month = ' + datum.gpus_total + "
-                          "' GPUs x $' + format(datum.gpu_usd_per_hour, ',.2f') + '/h x ' + "
+                          "format(datum.selfhost_usd_per_month, ',.0f') + '/month = ' + "
+                          f"{count_expr('datum.gpus_total', 'GPU')} + ' x $' + format(datum.gpu_usd_per_hour, ',.2f') + "
+                          "'/h x ' + "
                           f"format({hours_per_month!r}, '.4~f') + ' h + $' + format(x_ops_usd_per_month, ',.0f') "
                           "+ ' operations'"),
         ("line_api", f"{refused} ? '' : 'API, ' + api + ': $' + format(api_usd_per_month, ',.0f') + '/month at $' + "

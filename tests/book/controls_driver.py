@@ -56,7 +56,13 @@ INSTALL = """(names) => {
       const signals = {};
       for (const name of names) signals[name] = view.signal(name);
       seen.signals = signals;
-      seen.text = el.querySelector('svg').textContent;
+      const svg = el.querySelector('svg');
+      seen.text = svg.textContent;
+      const box = svg.getBoundingClientRect();
+      seen.outside = [...svg.querySelectorAll('text')].filter((t) => {
+        const r = t.getBoundingClientRect();
+        return r.width > 0 && (r.left < box.left - 0.5 || r.right > box.right + 0.5);
+      }).map((t) => t.textContent);
       seen.inputs = Object.fromEntries([...el.querySelectorAll('input, select')].map(
         (i) => [i.name, i.type === 'checkbox' ? i.checked : i.value]));
       return seen;
@@ -188,6 +194,13 @@ def serve_book(page: str) -> Iterator[str]:
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+def check_drawn_inside(out: dict[str, Any]) -> None:
+    """What :func:`drive` saw: at every state, every text of the figures and the chart inside the drawing (an axis
+    title the view left where its labels were narrower is cut off by the page)."""
+    for i, seen in enumerate([out["initial"], *out["states"], *out["ui"]]):
+        assert seen["outside"] == [], f"read {i}: drawn outside the view, cut off: {seen['outside']}"
 
 
 def check_offline(out: dict[str, Any], server: str) -> None:

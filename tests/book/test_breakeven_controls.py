@@ -23,7 +23,15 @@ import pytest
 from selfhost import breakeven_controls as bc
 from selfhost import paths
 from selfhost.book import ledger
-from tests.book.controls_driver import CHROMIUM, FLAGS, check_offline, drive, page_parameters, serve_book
+from tests.book.controls_driver import (
+    CHROMIUM,
+    FLAGS,
+    check_drawn_inside,
+    check_offline,
+    drive,
+    page_parameters,
+    serve_book,
+)
 from tests.charts.test_breakeven_controls import (
     PAGE_DEFAULTS,
     check_curves,
@@ -133,6 +141,7 @@ def test_the_controls_recompute_the_break_even_in_the_browser_with_no_request(se
            "ui": [a for a, _ in ui], "signals": SIGNALS}
     out = drive(job)
     check_offline(out, server)
+    check_drawn_inside(out)
 
     # The controls start at the page's parameters, and show the page's own worked example there.
     first = out["initial"]

@@ -24,7 +24,15 @@ from selfhost import paths, plan
 from selfhost import plan_controls as pc
 from selfhost.book import controls as book_controls
 from selfhost.book import ledger
-from tests.book.controls_driver import CHROMIUM, FLAGS, check_offline, drive, page_parameters, serve_book
+from tests.book.controls_driver import (
+    CHROMIUM,
+    FLAGS,
+    check_drawn_inside,
+    check_offline,
+    drive,
+    page_parameters,
+    serve_book,
+)
 from tests.charts.test_controls import cheapest_hosted, check_curves, check_figures, expected, with_api
 
 pytestmark = [pytest.mark.book, pytest.mark.slow]
@@ -146,6 +154,7 @@ def test_the_controls_recompute_the_plan_in_the_browser_with_no_request(server):
            "ui": [a for a, _ in ui], "signals": SIGNALS}
     out = drive(job)
     check_offline(out, server)
+    check_drawn_inside(out)
 
     # The controls start at the page's parameters, and show the page's own figures there.
     first = out["initial"]

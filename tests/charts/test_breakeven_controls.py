@@ -30,7 +30,7 @@ from selfhost.data.prices import load_serving_setup
 from selfhost.errors import ParameterError
 from selfhost.prices import ApiPrice
 from selfhost.units import HOURS_PER_MONTH
-from tests.charts.test_controls import numbers_match
+from tests.charts.test_controls import counted, numbers_match
 
 # ---------------------------------------------------------------------- shared with tests/book/test_breakeven_controls.py
 #: The break-even page's defaults (notebooks/break-even.ipynb), as make_page takes them.
@@ -97,8 +97,8 @@ def check_lines(lines: dict[str, str], exp: dict[str, Any]) -> None:
         assert all(lines[k] == "" for k in lines if k not in ("line_answer", "line_api"))
         return
     assert lines["line_answer"] == ("Self-host" if ex["answer"] == be.SELF_HOST else "Use the API")
-    assert lines["line_deployment"] == (f"Deployment: {ex['replicas_count']} replica(s) of {fit.gpus_count} x {gpu} at "
-                                        f"{fit.weight_dtype} ({ex['replicas_count'] * fit.gpus_count} GPUs)")
+    assert lines["line_deployment"] == (f"Deployment: {counted(ex['replicas_count'], 'replica')} of {fit.gpus_count} x "
+                                        f"{gpu} at {fit.weight_dtype} ({counted(ex['replicas_count'] * fit.gpus_count, 'GPU')})")
     numbers_match(lines["line_capacity"], [fit.capacity_tok_per_day / 1e6])
     numbers_match(lines["line_selfhost"], [ex["selfhost_usd_per_month"], ex["replicas_count"] * fit.gpus_count,
                                             ex["gpu_usd_per_hour"], HOURS_PER_MONTH, ex["ops_usd_per_month"]])

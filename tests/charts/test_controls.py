@@ -51,6 +51,11 @@ def _close(shown: str, value: float) -> bool:
     return abs(float(shown.replace(",", "")) - value) <= 0.5 * 10**-decimals * (1 + 1e-9) + 1e-9 * abs(value)
 
 
+def counted(n: int, noun: str) -> str:
+    """``3 GPUs``, ``1 GPU``: how the lines count."""
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 def numbers_match(line: str, values: list[float]) -> None:
     shown = NUMBER.findall(line)
     assert len(shown) == len(values), (line, values)
@@ -74,8 +79,8 @@ def check_lines(lines: dict[str, str], exp: dict[str, Any]) -> None:
         assert lines["line_deployment"] == lines["line_selfhost"] == lines["line_breakeven"] == ""
         return
     assert lines["line_answer"] == ("Self-host" if p.answer == plan.SELF_HOST else "Use the API")
-    assert lines["line_deployment"] == (f"Deployment: {d.replicas} replica(s) of {d.gpus_per_replica} x {d.gpu} at "
-                                        f"{d.weight_dtype} ({d.gpus_total} GPUs)")
+    assert lines["line_deployment"] == (f"Deployment: {counted(d.replicas, 'replica')} of {d.gpus_per_replica} x {d.gpu} at "
+                                        f"{d.weight_dtype} ({counted(d.gpus_total, 'GPU')})")
     numbers_match(lines["line_selfhost"], [d.selfhost_usd_per_month, d.gpus_total, d.gpu_usd_per_hour,
                                             HOURS_PER_MONTH, d.ops_usd_per_month])
     if q.breakeven_tok_per_day is None:

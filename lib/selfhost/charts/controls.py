@@ -46,6 +46,9 @@ from selfhost.prices import ApiPrice
 WIDTH = 460
 #: The figures' lines are wider than the chart's plot (its axis title and labels take the rest of the column).
 FIGURES_WIDTH = 600
+#: Lay the view out again at every update: the cost axis's labels widen as the reader's numbers grow (100 to
+#: 1,000,000), and vega's default padding, computed once, would cut its title off at the left.
+RELAYOUT = alt.AutoSizeParams(type="pad", resize=True)
 #: The CSS class of the container (the test finds the live view by it).
 CONTROLS_CLASS = "selfhost-controls"
 #: The name of the precomputed capacity table in the spec's ``datasets``.
@@ -204,7 +207,7 @@ def plan_controls(inputs: PlanInputs, wide: PlanInputs, apis: Sequence[ApiPrice]
                       "x_tok_per_day / 1e6")
     chart = alt.layer(selfhost, api_line, traffic).properties(width=WIDTH, height=300)
 
-    spec = alt.vconcat(figures, chart).add_params(*params).to_dict()
+    spec = alt.vconcat(figures, chart).add_params(*params).properties(autosize=RELAYOUT).to_dict()
     spec.setdefault("datasets", {})[CAPACITY_DATA] = rows
     attrs = {"tok_per_day": _attrs(pc.RANGES["tok_per_day"]), "ops_usd_per_month": _attrs(pc.RANGES["ops_usd_per_month"]),
              "api_input_usd_per_mtok": _attrs(pc.RANGES["api_input_usd_per_mtok"]),
@@ -299,7 +302,7 @@ def breakeven_controls(page: bc.Page, table: list[dict[str, Any]]) -> ControlsCh
                         "datum.breakeven_tok_per_day / 1e6", y=28)
     chart = alt.layer(selfhost, api_line, traffic, breakeven).properties(width=WIDTH, height=300)
 
-    spec = alt.vconcat(figures, chart).add_params(*params).to_dict()
+    spec = alt.vconcat(figures, chart).add_params(*params).properties(autosize=RELAYOUT).to_dict()
     spec.setdefault("datasets", {})[REPLICA_DATA] = table
     numbers = ("tok_per_day", "gpu_usd_per_hour", "ops_usd_per_month", "api_input_usd_per_mtok",
                "api_output_usd_per_mtok")
