@@ -43,7 +43,7 @@ from selfhost.modelspec import ModelSpec
 from selfhost.params import check_number
 from selfhost.prices import ApiPrice
 from selfhost.robustness import Sensitivity, sensitivity
-from selfhost.units import HOURS_PER_MONTH
+from selfhost.units import HOURS_PER_MONTH, counted
 
 #: GPUs per replica tried (tensor parallel sizes vLLM serves).
 REPLICA_SIZES = (1, 2, 4, 8)
@@ -372,8 +372,8 @@ def _sentence(answer: str, best: Candidate | None, miss: Candidate | None, ref: 
         near = f"; the closest, {miss.label}, {miss.misses}" if miss is not None else ""
         return (f"Use the API: no candidate deployment serves {volume} within the latency and availability "
                 f"targets{near}. {ref.api} costs ${ref.api_usd_per_month:,.0f}/month.")
-    deployment = (f"{best.replicas} replica(s) of {best.gpus_per_replica} x {best.gpu} at {best.weight_dtype} "
-                  f"({best.gpus_total} GPUs, ${best.selfhost_usd_per_month:,.0f}/month with operations)")
+    deployment = (f"{counted(best.replicas, 'replica')} of {best.gpus_per_replica} x {best.gpu} at {best.weight_dtype} "
+                  f"({counted(best.gpus_total, 'GPU')}, ${best.selfhost_usd_per_month:,.0f}/month with operations)")
     cheaper = [q for q in qs if q.api_usd_per_month < best.selfhost_usd_per_month]
     if answer == SELF_HOST:
         tail = (f"; {cheaper[0].api} would cost less still (${cheaper[0].api_usd_per_month:,.0f}/month)"
@@ -564,6 +564,8 @@ def page_figures(p: Plan, inputs: PlanInputs) -> dict[str, Any]:
             "peak_to_mean_x": t.peak_to_mean_x, "ttft_target_ms": inputs.ttft_ms, "tpot_target_ms": inputs.tpot_ms,
             "availability_target_share": inputs.reliability.target, "hours_per_month": HOURS_PER_MONTH,
             "deployment_replicas": d.replicas if d else 0, "deployment_gpus_per_replica": d.gpus_per_replica if d else 0,
+            "deployment_replicas_text": counted(d.replicas if d else 0, "replica"),
+            "gpus_total_text": counted(d.gpus_total if d else 0, "GPU"),
             "deployment_gpu": d.gpu if d else none, "deployment_weight_dtype": d.weight_dtype if d else none,
             "gpus_total": d.gpus_total if d else 0, "gpu_usd_per_hour": d.gpu_usd_per_hour if d else 0.0,
             "ops_usd_per_month": inputs.ops_usd_per_month,
@@ -576,4 +578,8 @@ def page_figures(p: Plan, inputs: PlanInputs) -> dict[str, Any]:
 def answer_markdown(p: Plan) -> str:
     """The answer as the page shows it: the decision in bold, then the sentence's figures."""
     head, _, rest = p.sentence.partition(": ")
-    return f"**{head}.** {rest[:1].upper()}{rest[1:]}" if rest else f"**{p.sentence}**"
+    if not rest:
+        return f"**{p.sentence}**"
+    first = rest.split(" ", 1)[0]
+    # an API's key (anthropic/claude-sonnet-4.6) keeps its case; a word starts the sentence capitalised
+    return f"**{head}.** {rest if '/' in first else rest[:1].upper() + rest[1:]}"

@@ -163,6 +163,15 @@ def header(name: str) -> str:
     return f"{bare_name(name)} [{unit.label}]"
 
 
+def counted(n: int, noun: str) -> str:
+    """A count and its noun, plural unless the count is 1.
+
+    >>> counted(1, "GPU"), counted(3, "replica"), counted(0, "GPU")
+    ('1 GPU', '3 replicas', '0 GPUs')
+    """
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
+
+
 def format_quantity(name: str, value: object) -> str:
     """Print ``value`` with the unit that ``name`` carries.
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from selfhost import alertrules, paths, plan
 from selfhost.data.profile import article_inputs, read_profile, resolve
 from selfhost.errors import SelfhostError
-from selfhost.units import HOURS_PER_MONTH
+from selfhost.units import HOURS_PER_MONTH, counted
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -82,7 +82,7 @@ def report(p: plan.Plan, inputs: plan.PlanInputs) -> str:
                   f"  replicas = ceil({t.peak_tok_per_day / 1e6:,.1f}M / {d.replica_capacity_tok_per_day / 1e6:,.1f}M) "
                   f"= {d.load_replicas} for the peak + {d.spare_replicas} spare for the availability = {d.replicas}, "
                   f"in {d.zones} zone(s)",
-                  f"  cost = {d.gpus_total} GPUs x ${d.gpu_usd_per_hour:,.2f}/h x {HOURS_PER_MONTH:g} h + "
+                  f"  cost = {counted(d.gpus_total, 'GPU')} x ${d.gpu_usd_per_hour:,.2f}/h x {HOURS_PER_MONTH:g} h + "
                   f"${d.ops_usd_per_month:,.0f} operations = ${d.selfhost_usd_per_month:,.0f}/month",
                   f"  GPU price: {next(o.price_basis for o in inputs.gpus if o.gpu.key == d.gpu_key)}"]
     elif p.nearest_miss is not None:
