@@ -336,3 +336,24 @@ def test_fault_detection_before_and_after_fault_runs_are_recorded():
     after = mon.fault_detection(runs).set_index(["failure", "alertname"])
     assert after.loc[("engine killed", "VllmMetricsDown"), "measured_s"] == 16.0
     assert mon.fault_figures(runs)["fault_note"].startswith("Fault runs: kill: VllmMetricsDown fired first")
+
+
+def test_the_verdict_writes_counts_with_thousands_separators():
+    v = mon.c14_verdict(run_of(statuses={"2xx": 1031}))
+    assert "All 1,031 answers" in v.reason
+
+
+def test_each_wait_for_a_detection_is_named_whole():
+    table = mon.detection_table(ar.AlertPolicy(), scrape_interval_s=1, probe_interval_s=2, probe_timeout_s=1.5)
+    assert all(d.endswith("the for delay (15\u00a0s)") for d in table["delays"])
+
+
+def test_the_alert_timeline_has_a_row_for_every_alert_silent_ones_too():
+    from selfhost.charts import monitoring as charts
+
+    run = run_of()
+    alerts = mon.alert_table(run)
+    spec = charts.alert_timeline_chart(alerts).to_dict()
+    bars = next(layer for layer in spec["layer"] if layer["encoding"].get("y"))
+    assert bars["encoding"]["y"]["scale"]["domain"] == list(alerts["alertname"])
+    assert alerts["firing_after_s"].isna().any()  # some stay silent, and still have their row

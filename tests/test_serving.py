@@ -192,7 +192,7 @@ def test_the_stability_check_compares_recordings_under_the_protocol():
     assert "disagree" in note and "Not counted" in note and "old:" in note
     agreeing = {"r1": per["r2"], "r2": per["r2"], "old": per["old"]}
     note = serving.agreement_note(agreeing, "r2", ["r1", "r2"])
-    assert note.startswith("All 2 recordings that meet the protocol give the same verdict") and "old:" in note
+    assert note.startswith("Both recordings that meet the protocol give the same verdict") and "old:" in note
 
 
 def test_tables_without_usable_runs_keep_their_columns():
@@ -203,3 +203,62 @@ def test_tables_without_usable_runs_keep_their_columns():
     assert list(serving.long_prompt_table(empty).columns) == list(serving.LONG_PROMPT_COLUMNS)
     assert list(serving.engine_ratio_ci_table(empty, "vllm", "llama.cpp").columns) == list(serving.ENGINE_RATIO_COLUMNS)
     assert list(serving.stability_table({}, None).columns) == ["recording", "verdict", "used", "agrees"]
+
+
+def test_run_counts_add_up_and_name_the_other_engines():
+    rows = [_run("throughput", "", r, 1.0) for r in range(3)]
+    rows += [_run("compare", "", r, 1.0, engine="llama.cpp") for r in range(2)]
+    rows += [_run("throughput", "", 9, 1.0, status="failed"), _run("prefix", "caching-on", 8, 1.0, busy=True)]
+    c = serving.run_counts(pd.DataFrame(rows), "vllm")
+    assert c["runs_count"] == 7 == c["failed_count"] + c["busy_count"] + c["evidence_count"]
+    assert (c["engine_evidence_count"], c["other_evidence_count"], c["other_engines"]) == (3, 2, "llama.cpp")
+    assert serving.run_counts(pd.DataFrame(), "vllm")["runs_count"] == 0
+
+
+def test_published_figures_keep_the_makers_apart_from_the_independent_ratios():
+    from selfhost.data.tables import load_table
+
+    ratios = serving.published_ratios(load_table("engine_benchmarks"))
+    f = serving.published_figures(ratios, 1.29, 0.05)
+    independent = ratios[ratios["role"] == "independent"]["ratio_x"].dropna()
+    assert f["independent_ratio_max_x"] == pytest.approx(independent.max())
+    assert f["independent_ratio_max_x"] < f["maker_ratio_max_x"]  # LMSYS's 3.1x is the makers' own
+    assert f["maker_publishers"] == "LMSYS blog"
+    verdict = serving.c09_verdict(ratios, pd.DataFrame(), 1.29, 0.05)
+    makers_holding = int((ratios[ratios["role"] == "maker"]["ratio_x"] >= f["threshold_x"]).sum())
+    assert f["independent_setups_holding_count"] + makers_holding == verdict.figures["setups_holding_count"]
+    assert f["independent_setups_count"] + f["maker_setups_count"] == verdict.figures["setups_count"]
+
+
+def test_the_maintenance_condition_quotes_the_notice_whole():
+    facts = pd.DataFrame([{"engine": "tgi", "kind": "status", "since": dt.date(2025, 12, 11),
+                           "item": "maintenance mode: minor fixes only; the README recommends vLLM, SGLang, llama.cpp or MLX"}])
+    note = serving.maintenance_note(facts, "tgi")
+    assert note == "minor fixes only; the README recommends vLLM, SGLang, llama.cpp or MLX"
+    assert serving.maintenance_note(facts, "vllm") is None
+    v = serving.c11_verdict(_tgi(), _live(10.0, 9.0, 11.0), dt.date(2025, 12, 11), maintenance_note=note)
+    assert any(c.startswith("TGI is in maintenance mode since 2025-12-11") and "MLX" in c for c in v.conditions)
+    assert "2.34x slower" in " ".join(v.conditions)  # the same two decimals as the figures
+
+
+def test_the_recording_note_counts_the_workloads_own_runs():
+    rows = [_run("prefix", v, r, d) for r in range(5) for v, d in (("caching-off", 6.0), ("caching-on", 1.0))]
+    rows += [_run("throughput", "", r, 1.0, started_at="2026-11-26T00:00:00") for r in range(3)]
+    frame = pd.DataFrame(rows).assign(cpu_busy_share_before=0.0, load_avg_1m_before=1.0, load_avg_1m=1.0)
+    table = serving.prefix_table(frame)
+    note = serving.recording_note(frame, table, workload="prefix")
+    assert "left out of its 10 prefix runs" in note and "its prefix runs started 2026-11-27 00:00" in note
+    assert "left out of its 13 runs" in serving.recording_note(frame, table)
+
+
+def test_counts_in_the_agreement_note_read_as_words():
+    verdict = serving.c10_verdict(pd.DataFrame(), 6.4)
+    per = {k: verdict for k in ("r1", "r2", "r3")}
+    assert serving.agreement_note(per, "r3").startswith("All three recordings that meet the protocol")
+    assert serving.agreement_note({"r1": verdict, "r2": verdict}, "r2").startswith("Both recordings")
+
+
+def test_what_would_test_a_claim_is_a_whole_sentence():
+    assert serving.c10_verdict(pd.DataFrame(), 6.4).would_test.endswith(".")
+    published = pd.DataFrame([{"publisher": "B", "hardware": "H100", "model": "70B", "ratio_x": 1.04}])
+    assert serving.c09_verdict(published, pd.DataFrame()).would_test.endswith(".")

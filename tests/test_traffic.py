@@ -177,3 +177,18 @@ def test_from_dict_names_the_bad_field():
         traffic.TrafficSummary.from_dict({k: v for k, v in raw.items() if k != "requests_count"})
     with pytest.raises(DataError, match="unknown fields: extra"):
         traffic.TrafficSummary.from_dict({**raw, "extra": 1})
+
+
+def test_the_replay_text_counts_its_pairs_in_words():
+    figures = {"replay_pairs_count": 2, "replay_mean_req_per_s": 1.0, "replay_peak_to_mean_x": 2.0,
+               "replay_timed_mean_ttft_ms": 300.0, "replay_timed_p99_ttft_ms": 700.0,
+               "replay_poisson_mean_ttft_ms": 100.0, "replay_poisson_p99_ttft_ms": 200.0, "replay_mean_ttft_x": 3.0,
+               "replay_p99_ttft_x": 3.5, "replay_engine_cache_tok": 131072, "replay_measured_hit_share": 0.09,
+               "replay_predicted_hit_share": 0.1}
+    assert traffic.replay_markdown(figures, "cmd").startswith("Over two pairs of runs,")
+    assert traffic.replay_markdown({**figures, "replay_pairs_count": 1}, "cmd").startswith("Over one pair of runs,")
+
+
+def test_one_retrieval_date_is_said_once():
+    assert traffic.retrieved_text({"a": "2026-11-27", "b": "2026-11-27"}) == "2026-11-27"
+    assert traffic.retrieved_text({"a": "2026-11-27", "b": "2026-11-30"}) == "2026-11-27 (a) and 2026-11-30 (b)"

@@ -453,13 +453,14 @@ def detection_bounds(policy: AlertPolicy, *, scrape_interval_s: float, probe_int
     s, f, p = float(scrape_interval_s), float(policy.for_s), float(probe_interval_s)
     for name, value in (("scrape_interval_s", s), ("probe_interval_s", p), ("probe_timeout_s", probe_timeout_s)):
         check_number(name, value, gt=0, le=3600)
+    wait = f"the for delay ({f:g}\u00a0s)"  # a no-break space: the number stays with its unit
     return [
-        Detection("engine killed", "VllmMetricsDown", s + s + f, "next scrape fails, next evaluation, for"),
-        Detection("engine killed", "VllmProbeFailing", p + s + f, "next probe fails, next evaluation, for"),
+        Detection("engine killed", "VllmMetricsDown", s + s + f, f"next scrape fails, next evaluation, {wait}"),
+        Detection("engine killed", "VllmProbeFailing", p + s + f, f"next probe fails, next evaluation, {wait}"),
         Detection("engine hung", "VllmProbeFailing", p + probe_timeout_s + s + f,
-                  "next probe, its timeout, next evaluation, for"),
+                  f"next probe, its timeout, next evaluation, {wait}"),
         Detection("engine hung", "VllmEngineStalled", policy.rate_window_s + s + s + f,
-                  "a rate window with no token, next scrape and evaluation, for"),
+                  f"a rate window with no token, next scrape and evaluation, {wait}"),
         Detection("crash loop", "VllmCrashLooping", s + s + f,
-                  f"after restart {policy.restarts_max_count + 1}: its first scrape, next evaluation, for"),
+                  f"after restart {policy.restarts_max_count + 1}: its first scrape, next evaluation, {wait}"),
     ]

@@ -812,18 +812,18 @@ def c14_verdict(
                        f"The run did not overload the server (arrivals {s.arrival_req_per_s:.1f} req/s against a best "
                        f"{s.capacity_req_per_s:.1f} req/s finished; clients' {q} TTFT {client_p}).",
                        figures, would_test="an overload run with an arrival rate well above the server's capacity "
-                                           "(make overload with a higher --overload-rate)",
+                                           "(make overload with a higher --overload-rate).",
                        evidence=tuple(evidence), sensitivity=sens)
     if verdict == FAILS:
         return Verdict("C14", FAILS,
-                       f"The overload was not silent: only {s.http_2xx_share:.1%} of {s.requests_count} answers were "
-                       f"2xx and {s.client_errors_count} requests failed at the client.", figures,
+                       f"The overload was not silent: only {s.http_2xx_share:.1%} of {s.requests_count:,} answers were "
+                       f"2xx and {s.client_errors_count:,} requests failed at the client.", figures,
                        evidence=tuple(evidence), sensitivity=sens)
-    gave_up = (f"; {s.client_timeouts_count} clients gave up after {s.request_timeout_s:.0f} s while the server still "
+    gave_up = (f"; {s.client_timeouts_count:,} clients gave up after {s.request_timeout_s:.0f} s while the server still "
                "answered 200" if s.client_timeouts_count else "")
-    silent = (f"All {s.requests_count} answers were HTTP 2xx ({s.http_2xx_share:.0%}) while the server received "
+    silent = (f"All {s.requests_count:,} answers were HTTP 2xx ({s.http_2xx_share:.0%}) while the server received "
               f"{s.overload_x:.1f}x what it could finish: the queue grew by {s.waiting_growth_req_per_s:.1f} "
-              f"requests/s to {s.waiting_max_count:.0f} waiting and the clients' {q} TTFT was {client_p} against a "
+              f"requests/s to {s.waiting_max_count:,.0f} waiting and the clients' {q} TTFT was {client_p} against a "
               f"{s.ttft_slo_ms:.0f} ms target{gave_up}")
     if verdict == HOLDS:
         return Verdict("C14", HOLDS, f"{silent}; {' and '.join(names)} fired {first_s:.0f} s after the overload "

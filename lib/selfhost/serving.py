@@ -584,6 +584,25 @@ def maintenance_since(facts: pd.DataFrame, engine: str) -> dt.date | None:
     return min(dates) if dates else None
 
 
+def maintenance_note(facts: pd.DataFrame, engine: str) -> str | None:
+    """What the facts say of ``engine``'s maintenance mode after the words themselves, or None.
+
+    The facts' item "maintenance mode: minor fixes only; the README recommends ..." gives
+    "minor fixes only; the README recommends ...": a verdict quotes it whole, so that it
+    names every engine the maintainers point to.
+    """
+    rows = facts[(facts["engine"] == engine) & (facts["kind"] == "status")
+                 & facts["item"].str.contains("maintenance", case=False)]
+    for item in rows["item"]:
+        text = str(item)
+        head = text.lower().find("maintenance mode")
+        rest = text[head + len("maintenance mode"):] if head >= 0 else text
+        rest = rest.lstrip(" :;,-")
+        if rest:
+            return rest
+    return None
+
+
 # --------------------------------------------------------------------------- verdicts
 
 
@@ -638,7 +657,7 @@ def c09_verdict(published: pd.DataFrame, live: pd.DataFrame, claim_x: float = 1.
     source = live if not live.empty else published
     if source.empty:
         return Verdict("C09", UNTESTABLE, "Neither a live comparison nor an independent published ratio is at hand.",
-                       would_test="make live URL=... ENGINE=sglang and ENGINE=vllm on the same GPU and model")
+                       would_test="make live URL=... ENGINE=sglang and ENGINE=vllm on the same GPU and model.")
     label = "live" if not live.empty else "published"
     all_ratios = source["ratio_x"].astype(float)
     holds = all_ratios >= claim_x - tolerance_x  # a setup without a ratio (win shares only) does not show it
@@ -655,7 +674,7 @@ def c09_verdict(published: pd.DataFrame, live: pd.DataFrame, claim_x: float = 1.
         where = [f"concurrency {r.concurrency} ({r.ratio_x:.2f}x)" for r in source[holds].itertuples()]
         where_not = [f"concurrency {r.concurrency} ({r.ratio_x:.2f}x)" for r in source[~holds].itertuples()]
     would = ("this book ran vLLM and llama.cpp (on CPU), not SGLang; the same workloads against vLLM and SGLang on "
-             "one H100 (make live URL=... ENGINE=sglang, then ENGINE=vllm) would test it")
+             "one H100 (make live URL=... ENGINE=sglang, then ENGINE=vllm) would test it.")
     if holds.all():
         return Verdict("C09", HOLDS, f"Every {label} setup shows SGLang at least {claim_x - tolerance_x:.2f}x vLLM.", figures)
     if holds.any():
@@ -670,7 +689,7 @@ def c09_verdict(published: pd.DataFrame, live: pd.DataFrame, claim_x: float = 1.
 RADIX_WOULD_TEST = (
     "RadixAttention against the vLLM the paper measured: SGLang and vLLM 0.2.5 (no prefix cache) serving the paper's "
     "LM programs (few-shot MMLU and HellaSwag, ReAct agents, multi-turn chat, JSON decoding) on one A10G 24GB, in "
-    "programs per second; neither SGLang nor vLLM 0.2.5 runs on this CPU")
+    "programs per second; neither SGLang nor vLLM 0.2.5 runs on this CPU.")
 
 
 def c10_verdict(prefix: pd.DataFrame, claim_x: float = 6.4, protocol: Protocol = PROTOCOL,
@@ -741,7 +760,8 @@ def c10_verdict(prefix: pd.DataFrame, claim_x: float = 6.4, protocol: Protocol =
 
 
 def c11_verdict(tgi: pd.DataFrame, live: pd.DataFrame, maintenance_since: dt.date | None,
-                min_advantage_x: float = 1.5, protocol: Protocol = PROTOCOL) -> Verdict:
+                min_advantage_x: float = 1.5, protocol: Protocol = PROTOCOL,
+                maintenance_note: str | None = None) -> Verdict:
     """C11: "TGI v3: best for long-prompt workloads", decided on evidence.
 
     Parameters
@@ -755,6 +775,8 @@ def c11_verdict(tgi: pd.DataFrame, live: pd.DataFrame, maintenance_since: dt.dat
         When TGI entered maintenance mode: a condition of the verdict, not its test.
     min_advantage_x : float
         TGI counts as "best" in a setup where vLLM takes at least this much longer [x].
+    maintenance_note : str, optional
+        What the maintenance notice says (:func:`maintenance_note`), quoted in the condition.
 
     The rule: a second run measures the engines' prefix caches. When the live repeat with
     vLLM's cache on is at least ``min_advantage_x`` faster than its first run (the whole
@@ -795,15 +817,15 @@ def c11_verdict(tgi: pd.DataFrame, live: pd.DataFrame, maintenance_since: dt.dat
     figures["setups_counted_count"] = int(len(counted))
     figures["setups_tgi_ahead_count"] = int(len(strong))
     published = (f"TGI's 13x is a second-run figure on {second.loc[second['advantage_x'].idxmax(), 'hardware']}, where "
-                 f"vLLM's cache did not engage; on first runs TGI's advantage is {first['advantage_x'].min():.1f}x-"
-                 f"{first['advantage_x'].max():.1f}x")
+                 f"vLLM's cache did not engage; on first runs TGI's advantage is {first['advantage_x'].min():.2f}x-"
+                 f"{first['advantage_x'].max():.2f}x")
     reason = f"{published}; here, {live_text}"
-    status = (f"TGI is in maintenance mode since {maintenance_since.isoformat()} (minor fixes only; its maintainers "
-              "recommend vLLM, SGLang or llama.cpp)") if maintenance_since else "TGI is maintained"
+    status = ((f"TGI is in maintenance mode since {maintenance_since.isoformat()}"
+               + (f" ({maintenance_note})" if maintenance_note else "")) if maintenance_since else "TGI is maintained")
     if maintenance_since:
         figures["maintenance_since"] = maintenance_since.isoformat()
     if len(strong):
-        conds = tuple(f"{r.run} run on {r.hardware}, {r.model}: vLLM {r.advantage_x:.1f}x slower" for r in strong.itertuples())
+        conds = tuple(f"{r.run} run on {r.hardware}, {r.model}: vLLM {r.advantage_x:.2f}x slower" for r in strong.itertuples())
         conds += (status, "TGI v3 against the vLLM of December 2024 (version not given)")
         return Verdict("C11", CONDITIONAL, reason + ".", figures, conditions=conds)
     return Verdict("C11", FAILS, reason + f": no counted setup shows TGI {min_advantage_x:g}x ahead; {status}.", figures)
@@ -871,15 +893,20 @@ def c10_assess(frame: pd.DataFrame, claim_x: float = 6.4, protocol: Protocol = P
 
 
 def c11_assess(frame: pd.DataFrame, tgi: pd.DataFrame, maintenance: dt.date | None, min_advantage_x: float = 1.5,
-               protocol: Protocol = PROTOCOL) -> tuple[Verdict, pd.DataFrame, dict[str, Verdict]]:
-    """C11 on the recorded long-prompt runs and TGI's table: (verdict, long-prompt table, verdict per recording)."""
+               protocol: Protocol = PROTOCOL, maintenance_note: str | None = None,
+               ) -> tuple[Verdict, pd.DataFrame, dict[str, Verdict]]:
+    """C11 on the recorded long-prompt runs and TGI's table: (verdict, long-prompt table, verdict per recording).
+
+    ``maintenance_note`` (:func:`maintenance_note`) is quoted in the maintenance condition.
+    """
     table = long_prompt_table(frame, protocol)
     base = baseline_recording(table, protocol)
     rows = table[table["recording"] == base] if base else table
-    verdict = c11_verdict(tgi, rows, maintenance, min_advantage_x, protocol)
-    per = per_recording(table, lambda t: c11_verdict(tgi, t, maintenance, min_advantage_x, protocol))
+    verdict = c11_verdict(tgi, rows, maintenance, min_advantage_x, protocol, maintenance_note)
+    per = per_recording(table, lambda t: c11_verdict(tgi, t, maintenance, min_advantage_x, protocol, maintenance_note))
     sens: tuple[Sensitivity, ...] = (
-        sensitivity("min_advantage_x", lambda x: c11_verdict(tgi, rows, maintenance, x, protocol).verdict,
+        sensitivity("min_advantage_x",
+                    lambda x: c11_verdict(tgi, rows, maintenance, x, protocol, maintenance_note).verdict,
                     min_advantage_x, 1.1, 3.0, "from 'ahead at all' (1.1x) to 'clearly best' (3x)"),
         categorical("tgi_status", {"maintenance mode": verdict.verdict,
                                    "maintained": c11_verdict(tgi, rows, None, min_advantage_x, protocol).verdict},
@@ -938,12 +965,17 @@ def c08_assess(frame: pd.DataFrame, live_hardware: str, support: Mapping[str, st
     return verdict.with_(evidence=evidence, sensitivity=sens)
 
 
-def recording_note(frame: pd.DataFrame, table: pd.DataFrame, protocol: Protocol = PROTOCOL) -> str:
-    """One sentence for a page: which recording the verdict reads, and whether it met the protocol."""
+def recording_note(frame: pd.DataFrame, table: pd.DataFrame, protocol: Protocol = PROTOCOL,
+                   workload: str | None = None) -> str:
+    """One sentence for a page: which recording the verdict reads, and whether it met the protocol.
+
+    With ``workload``, the runs it counts and the time it gives are that workload's own (as
+    ``dropped_runs(frame, [workload])`` tabulates them); without, the whole recording's.
+    """
     base = baseline_recording(table, protocol)
     if base is None:
         return "No recording of this workload is in `data/runs/` yet: `make live` records one."
-    runs = dropped_runs(frame[frame["recording"] == base])
+    runs = dropped_runs(frame[frame["recording"] == base], None if workload is None else [workload])
     r = runs.iloc[0]
     pairs = int(table[table["recording"] == base]["pairs_count"].min())
     met = int(r["schema_version"]) >= 2 and pairs >= protocol.min_pairs
@@ -951,9 +983,12 @@ def recording_note(frame: pd.DataFrame, table: pd.DataFrame, protocol: Protocol 
     load_text = (f"other work used a median {busy_share:.0%} of the CPU before each run" if busy_share == busy_share
                  else f"median load average {load:.1f}, no CPU sample before the runs" if load == load
                  else "load not recorded")
-    what = (f"recording {base} ({r['started']} UTC): {pairs} pairs per comparison, "
+    which = "runs" if workload is None else f"{workload.replace('_', '-')} runs"
+    started = "started" if workload is None else f"its {which} started"
+    what = (f"recording {base} ({started} {r['started']} UTC): {pairs} pairs per comparison, "
             f"{'warmed up' if r['warmed_up'] else 'no warm-up'}, {load_text}; "
-            f"{int(r['failed_count'])} failed and {int(r['busy_count'])} busy runs left out of {int(r['runs_count'])}")
+            f"{int(r['failed_count'])} failed and {int(r['busy_count'])} busy runs left out of its "
+            f"{int(r['runs_count'])} {which}")
     if met:
         return f"The verdict reads {what}. It meets the protocol."
     why = ("it was made before the protocol" if int(r["schema_version"]) < 2
@@ -982,7 +1017,8 @@ def agreement_note(per: Mapping[str, Verdict], baseline: str | None, meeting: Se
                 "(`make live` again, another time)." + aside)
     verdicts = {k: per[k].verdict for k in counted}
     if len(set(verdicts.values())) == 1:
-        return (f"All {len(counted)} recordings that meet the protocol give the same verdict, "
+        which = "Both recordings" if len(counted) == 2 else f"All {stats.count_text(len(counted), 'recording')}"
+        return (f"{which} that meet the protocol give the same verdict, "
                 f"\"{next(iter(verdicts.values()))}\"." + aside)
     parts = "; ".join(f"{k}: \"{v}\"" for k, v in verdicts.items())
     return (f"**The recordings disagree** ({parts}). The verdict above reads {baseline}; until two recordings under "
@@ -1007,6 +1043,57 @@ def throughput_figures(table: pd.DataFrame) -> dict[str, float | int]:
     single = table.loc[table["concurrency"].idxmin()]
     return {"single_output_tok_per_s": float(single["output_tok_per_s"]),
             "peak_output_tok_per_s": float(peak["output_tok_per_s"]), "peak_concurrency_count": int(peak["concurrency"])}
+
+
+def run_counts(frame: pd.DataFrame, engine: str) -> dict[str, int | str]:
+    """What the recorded runs hold, counted so that the parts add up, for a page's prose.
+
+    ``runs_count`` (every run recorded) = ``failed_count`` + ``busy_count`` (left out) +
+    ``evidence_count``; ``evidence_count`` = ``engine_evidence_count`` (``engine``'s runs
+    that count) + ``other_evidence_count`` (the other engines' runs that count, named in
+    ``other_engines``).
+    """
+    if frame.empty:
+        return {"runs_count": 0, "failed_count": 0, "busy_count": 0, "evidence_count": 0,
+                "engine_evidence_count": 0, "other_evidence_count": 0, "other_engines": "none"}
+    ok = frame["status"] == "ok"
+    busy = ok & frame["busy"].fillna(False).astype(bool)
+    evidence = frame[ok & ~busy]
+    mine = evidence["engine"] == engine
+    others = sorted({str(e) for e in evidence.loc[~mine, "engine"]})
+    return {"runs_count": int(len(frame)), "failed_count": int((~ok).sum()), "busy_count": int(busy.sum()),
+            "evidence_count": int(len(evidence)), "engine_evidence_count": int(mine.sum()),
+            "other_evidence_count": int((~mine).sum()), "other_engines": " and ".join(others) or "none"}
+
+
+def published_figures(ratios: pd.DataFrame, claim_x: float = 1.29, tolerance_x: float = 0.05) -> dict[str, float | int | str]:
+    """The published C09 ratios (:func:`published_ratios`) by role, for a page's prose [x].
+
+    ``article_source_x`` (where the claim comes from; never counted), the independent
+    setups' range and how many reach ``claim_x - tolerance_x`` (``threshold_x``), and the
+    makers' own figures (``maker_ratio_max_x``, ``maker_publishers``), kept apart because
+    a maker's "up to" is not independent. NaN or 0 where a role has no row.
+    """
+    threshold = check_number("claim_x", claim_x, gt=0) - check_number("tolerance_x", tolerance_x, ge=0)
+    role = ratios["role"] if "role" in ratios else pd.Series("independent", index=ratios.index, dtype=object)
+
+    def part(name: str) -> pd.DataFrame:
+        return ratios[role == name] if not ratios.empty else ratios
+
+    source, independent, makers = part("article-source"), part("independent"), part("maker")
+    ind = independent["ratio_x"].astype(float).dropna() if not independent.empty else pd.Series(dtype=float)
+    mak = makers["ratio_x"].astype(float).dropna() if not makers.empty else pd.Series(dtype=float)
+    return {
+        "article_source_x": float(source["ratio_x"].iloc[0]) if not source.empty else math.nan,
+        "threshold_x": threshold,
+        "independent_setups_count": int(len(independent)),
+        "independent_setups_holding_count": int((ind >= threshold).sum()),
+        "independent_ratio_min_x": float(ind.min()) if len(ind) else math.nan,
+        "independent_ratio_max_x": float(ind.max()) if len(ind) else math.nan,
+        "maker_setups_count": int(len(makers)),
+        "maker_ratio_max_x": float(mak.max()) if len(mak) else math.nan,
+        "maker_publishers": ", ".join(dict.fromkeys(str(p) for p in makers["publisher"])) if not makers.empty else "none",
+    }
 
 
 def ratio_note(table: pd.DataFrame, engine: str, baseline: str) -> str:

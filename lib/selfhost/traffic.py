@@ -56,6 +56,7 @@ import pandas as pd
 from selfhost.costs import blended_usd_per_mtok, breakeven_tok_per_day
 from selfhost.errors import DataError, ParameterError
 from selfhost.params import check_int, check_number
+from selfhost.stats import count_text
 
 #: The window the headline peak-to-mean is counted over [s]: one minute, as in SOURCES.
 DEFAULT_WINDOW_S = 60
@@ -919,7 +920,7 @@ def replay_markdown(figures: Mapping[str, Any], command: str) -> str:
         return ("No replay has been recorded on this machine yet. One command records it (it starts vLLM's CPU "
                 f"build; run it on a quiet machine): `{command}`.")
     return (
-        f"Over {figures['replay_pairs_count']} pair(s) of runs, the slice arrived at "
+        f"Over {count_text(int(figures['replay_pairs_count']), 'pair')} of runs, the slice arrived at "
         f"{figures['replay_mean_req_per_s']:.2f} requests/s on average, with a peak-to-mean of "
         f"{figures['replay_peak_to_mean_x']:.2f}x over its windows. At the trace's own arrival times the mean TTFT "
         f"was {figures['replay_timed_mean_ttft_ms']:,.0f} ms and the p99 {figures['replay_timed_p99_ttft_ms']:,.0f} "
@@ -930,6 +931,21 @@ def replay_markdown(figures: Mapping[str, Any], command: str) -> str:
         f"{figures['replay_measured_hit_share']:.1%} of the prompt tokens (vLLM's /metrics, hits over queries); "
         f"the trace's hashes predict {figures['replay_predicted_hit_share']:.1%} for the same slice, cache size and "
         "block size.")
+
+
+def retrieved_text(retrieved: Mapping[str, Any]) -> str:
+    """When each source was read, for a sentence: one date when they agree, else each with its source.
+
+    >>> retrieved_text({"a/x": "2026-11-27", "b/y": "2026-11-27"})
+    '2026-11-27'
+    >>> retrieved_text({"a/x": "2026-11-27", "b/y": "2026-11-30"})
+    '2026-11-27 (a/x) and 2026-11-30 (b/y)'
+    """
+    dates = {name: str(date) for name, date in retrieved.items()}
+    if len(set(dates.values())) <= 1:
+        return next(iter(dates.values()), "on an unknown date")
+    parts = [f"{date} ({name})" for name, date in dates.items()]
+    return ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
 def prefix_frame(summaries: Sequence[TrafficSummary]) -> pd.DataFrame:

@@ -64,7 +64,10 @@ def signals_chart(series: pd.DataFrame, timeline: Timeline, alerts: pd.DataFrame
 
 
 def alert_timeline_chart(alerts: pd.DataFrame) -> alt.LayerChart:
-    """Each alert: pending (light) then firing (dark), in seconds since the overload began."""
+    """Each alert of ``alerts``: pending (light) then firing (dark), in seconds since the overload began.
+
+    Every alert has a row, in the table's order; one that never went pending has no bar.
+    """
     rows = []
     for r in alerts.itertuples():
         end = r.resolved_after_s
@@ -81,7 +84,7 @@ def alert_timeline_chart(alerts: pd.DataFrame) -> alt.LayerChart:
     order = list(alerts["alertname"])
     bars = alt.Chart(data).mark_bar(height=12).encode(
         x=alt.X("from_s:Q", title="seconds since the overload began"), x2="to_s:Q",
-        y=alt.Y("alert:N", sort=order, title=None),
+        y=alt.Y("alert:N", sort=order, title=None, scale=alt.Scale(domain=order)),  # the silent ones too
         color=alt.Color("state:N", title=None, scale=alt.Scale(domain=["pending", "firing"],
                                                                 range=["#f4c9a8", API_COLOR]),
                         legend=alt.Legend(orient="bottom")),
@@ -89,4 +92,4 @@ def alert_timeline_chart(alerts: pd.DataFrame) -> alt.LayerChart:
                  alt.Tooltip("to_s:Q", format=".0f")])
     zero = alt.Chart(pd.DataFrame({"t": [0.0]})).mark_rule(color=NEUTRAL_COLOR, strokeDash=[4, 3]).encode(x="t:Q")
     return (zero + bars).properties(width=WIDTH, height=alt.Step(18),
-                                    title="Alert timeline (all alerts of the rules file; silent ones have no bar)")
+                                    title="Alert timeline (every alert of the rules file; one that stayed silent has no bar)")

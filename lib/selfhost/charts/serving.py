@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 import altair as alt
 import pandas as pd
 
@@ -29,11 +31,13 @@ def interval_chart(table: pd.DataFrame, category: str, value: str, low: str, hig
                    threshold: float | None = None, title: str = "", x_title: str = "speedup [x] (log scale)") -> alt.LayerChart:
     """Estimates with their confidence intervals, one row per ``category``, a colour per ``color``; a rule at ``threshold``.
 
-    The values are ratios (always > 0), drawn on a log scale.
+    The values are ratios (always > 0), drawn on a log scale that spans the intervals and
+    the threshold, not the powers of ten around them.
     """
     t = table.dropna(subset=[value]).copy()
     t[color] = t[color].astype(str)
-    scale = alt.Scale(type="log")
+    ends = [*t[low].dropna(), *t[high].dropna(), *t[value], *([threshold] if threshold is not None else [])]
+    scale = alt.Scale(type="log", domain=[min(ends) / 1.15, max(ends) * 1.15], nice=False) if ends else alt.Scale(type="log")
     y = alt.Y(f"{category}:N", title=None, sort=None, axis=alt.Axis(labelLimit=200))
     c = alt.Color(f"{color}:N", title=None, legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=600))
     whisker = alt.Chart(t).mark_rule(strokeWidth=2).encode(x=alt.X(f"{low}:Q", scale=scale, title=x_title),
@@ -56,19 +60,35 @@ def prefix_chart(table: pd.DataFrame, claim_x: float) -> alt.LayerChart:
 
 
 def engine_ratio_chart(table: pd.DataFrame) -> alt.LayerChart:
-    """One engine's throughput over another's against concurrency, a line per workload, with intervals; 1 = parity."""
-    t = table.copy()
+    """One engine's throughput over another's against concurrency, a line per workload, with intervals; 1 = parity.
+
+    Each 95% interval is a bar with caps at its ends, drawn over a small dot, so that a
+    narrow one still shows; the log axis spans the data (and parity), not the next power
+    of ten.
+    """
+    t = table.dropna(subset=["ratio_x"]).copy()
+    names = (f"{t['engine'].iloc[0]} over {t['baseline'].iloc[0]}" if not t.empty and {"engine", "baseline"} <= set(t)
+             else "throughput ratio")
+    low = min([1.0, *t["ratio_low_x"].dropna(), *t["ratio_x"]])
+    high = max([1.0, *t["ratio_high_x"].dropna(), *t["ratio_x"]])
+    scale = alt.Scale(type="log", domain=[low / 1.15, high * 1.15], nice=False)
     x = alt.X("concurrency:O", title="concurrent requests", axis=alt.Axis(labelAngle=0))
     c = alt.Color("shape:N", title="workload", legend=alt.Legend(orient="bottom"))
-    scale = alt.Scale(type="log")
-    line = alt.Chart(t).mark_line(point=True).encode(
-        x=x, y=alt.Y("ratio_x:Q", title="throughput ratio [x] (log scale)", scale=scale), color=c,
-        tooltip=["shape:N", "concurrency:O", alt.Tooltip("ratio_x:Q", format=".2f"),
-                 alt.Tooltip("ratio_low_x:Q", format=".2f"), alt.Tooltip("ratio_high_x:Q", format=".2f")])
-    band = alt.Chart(t).mark_rule().encode(x=x, y=alt.Y("ratio_low_x:Q", scale=scale), y2="ratio_high_x:Q", color=c)
-    parity = alt.Chart(pd.DataFrame({"one": [1.0]})).mark_rule(strokeDash=[5, 3], color=NEUTRAL_COLOR).encode(y="one:Q")
-    return (parity + band + line).properties(width=WIDTH, height=260,
-                                             title="vLLM over llama.cpp, output throughput (95% intervals)")
+    tooltip = ["shape:N", "concurrency:O", "pairs_count:Q", alt.Tooltip("ratio_x:Q", format=".2f"),
+               alt.Tooltip("ratio_low_x:Q", format=".2f"), alt.Tooltip("ratio_high_x:Q", format=".2f")]
+    base = alt.Chart(t)
+    line = base.mark_line(strokeWidth=1.5, opacity=0.7).encode(
+        x=x, y=alt.Y("ratio_x:Q", title="throughput ratio [x] (log scale)", scale=scale), color=c)
+    dot = base.mark_point(filled=True, size=18, opacity=1).encode(x=x, y=alt.Y("ratio_x:Q", scale=scale), color=c,
+                                                                   tooltip=tooltip)
+    bar = base.mark_rule(strokeWidth=2.5).encode(x=x, y=alt.Y("ratio_low_x:Q", scale=scale), y2="ratio_high_x:Q",
+                                                 color=c, tooltip=tooltip)
+    caps = [base.mark_tick(thickness=2, size=14).encode(x=x, y=alt.Y(f"{end}:Q", scale=scale), color=c, tooltip=tooltip)
+            for end in ("ratio_low_x", "ratio_high_x")]
+    parity = alt.Chart(pd.DataFrame({"one": [1.0]})).mark_rule(strokeDash=[5, 3], color=NEUTRAL_COLOR).encode(
+        y=alt.Y("one:Q", scale=scale))
+    return alt.LayerChart(layer=[parity, line, bar, *caps, dot]).properties(
+        width=WIDTH, height=260, title=f"{names}, output throughput: each ratio with its 95% interval (bar)")
 
 
 def long_prompt_chart(table: pd.DataFrame) -> alt.LayerChart:
@@ -78,20 +98,45 @@ def long_prompt_chart(table: pd.DataFrame) -> alt.LayerChart:
                           title="Second run over first run of the same long prompts (95% intervals)")
 
 
-def published_throughput_chart(bench: pd.DataFrame) -> alt.Chart:
-    """Published C09 throughputs, one panel per source (they are not comparable across panels)."""
+def published_setups(bench: pd.DataFrame, line_chars: int = 56) -> pd.DataFrame:
+    """The published C09 throughputs, one row per engine and setup (publisher, hardware, model and workload).
+
+    ``setup`` names the setup on lines of at most ``line_chars`` characters joined by
+    ``\\n`` (the chart splits them): the source first, then its workload, so that two
+    settings of one source (dstack's concurrencies) are two setups, never one.
+    """
     t = bench[(bench["claim_id"] == "C09") & bench["throughput_tok_per_s"].notna()].copy()
-    t["setup"] = t["publisher"] + ": " + t["hardware"] + ", " + t["model"]
-    t = t[["setup", "publisher", "engine", "engine_version", "throughput_tok_per_s", "workload"]].fillna("")
-    return alt.Chart(t).mark_bar().encode(
+    if t.empty:
+        return t.assign(setup=pd.Series(dtype=str))
+    t = t[["publisher", "hardware", "model", "workload", "engine", "engine_version", "throughput_tok_per_s"]].fillna("")
+
+    def label(r: pd.Series) -> str:
+        head = f"{r['publisher']}: {r['hardware']}, {r['model']}"
+        return "\n".join([*textwrap.wrap(head, line_chars), *textwrap.wrap(str(r["workload"]), line_chars)])
+
+    t["setup"] = t.apply(label, axis=1)
+    return t.reset_index(drop=True)
+
+
+def published_throughput_chart(bench: pd.DataFrame) -> alt.FacetChart:
+    """Published C09 throughputs: one panel per setup, one bar per engine in it.
+
+    A setup is one source's hardware, model and workload: each bar is one measurement,
+    never a sum over settings, and a panel shows only the engines its source ran. The
+    throughput axis is each panel's own (sources count tokens differently).
+    """
+    t = published_setups(bench)
+    order = list(dict.fromkeys(t["setup"]))
+    header = alt.Header(labelAngle=0, labelOrient="top", labelAnchor="start", labelAlign="left", labelFontSize=13,
+                        labelLimit=WIDTH, labelExpr="split(datum.value, '\\n')", labelPadding=4)
+    return alt.Chart(t).mark_bar(height=14).encode(
         y=alt.Y("engine:N", title=None, sort="-x"),
         x=alt.X("throughput_tok_per_s:Q", title="tokens per second (as each source counts them)"),
         color=alt.Color("engine:N", legend=None),
-        row=alt.Row("setup:N", title=None, header=alt.Header(labelAngle=0, labelOrient="top", labelAnchor="start",
-                                                              labelAlign="left", labelLimit=WIDTH)),
-        tooltip=["publisher:N", "engine:N", "engine_version:N", alt.Tooltip("throughput_tok_per_s:Q", format=",.0f"),
-                 "workload:N"],
-    ).properties(width=WIDTH - 60, height=80).resolve_scale(x="independent")
+        row=alt.Row("setup:N", title=None, sort=order, header=header, spacing=14),
+        tooltip=["publisher:N", "hardware:N", "model:N", "workload:N", "engine:N", "engine_version:N",
+                 alt.Tooltip("throughput_tok_per_s:Q", format=",.0f")],
+    ).properties(width=WIDTH - 60, height=alt.Step(20)).resolve_scale(x="independent", y="independent")
 
 
 def tgi_chart(tgi: pd.DataFrame) -> alt.Chart:
