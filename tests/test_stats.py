@@ -87,11 +87,3 @@ def test_the_protocol_is_fixed_and_checked():
     with pytest.raises(ParameterError, match="min_pairs"):
         stats.Protocol(min_pairs=1)
     assert [stats.alternate(r) for r in range(3)] == [True, False, True]
-
-
-def test_counts_are_written_in_words_when_small():
-    assert stats.count_text(2, "recording") == "two recordings"
-    assert stats.count_text(1, "pair") == "one pair"
-    assert stats.count_text(12, "setup") == "12 setups"
-    with pytest.raises(ParameterError, match="count"):
-        stats.count_text(-1, "pair")

@@ -1,4 +1,7 @@
-from selfhost.units import format_quantity, unit_of
+import pytest
+
+from selfhost.errors import ParameterError
+from selfhost.units import counted, format_quantity, unit_of
 
 
 def test_longest_suffix_wins():
@@ -11,3 +14,12 @@ def test_format_uses_unit():
     assert format_quantity("price_usd_per_mtok", 6.6) == "$6.60/Mtok"
     assert format_quantity("gate_over_breakeven_x", 5.97) == "5.97x"
     assert format_quantity("n_count", 7) == "7"
+
+
+def test_counts_are_written_in_words_when_small():
+    assert counted(2, "recording", words=True) == "two recordings"
+    assert counted(1, "pair", words=True) == "one pair"
+    assert counted(12, "setup", words=True) == "12 setups"
+    assert counted(1, "GPU") == "1 GPU" and counted(2, "GPU") == "2 GPUs"
+    with pytest.raises(ParameterError, match="count"):
+        counted(-1, "pair")

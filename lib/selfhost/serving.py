@@ -27,7 +27,7 @@ from typing import Any
 
 import pandas as pd
 
-from selfhost import enginemetrics, stats
+from selfhost import enginemetrics, stats, units
 from selfhost.errors import ParameterError
 from selfhost.params import check_int, check_number
 from selfhost.robustness import Sensitivity, categorical, sensitivity
@@ -1017,7 +1017,7 @@ def agreement_note(per: Mapping[str, Verdict], baseline: str | None, meeting: Se
                 "(`make live` again, another time)." + aside)
     verdicts = {k: per[k].verdict for k in counted}
     if len(set(verdicts.values())) == 1:
-        which = "Both recordings" if len(counted) == 2 else f"All {stats.count_text(len(counted), 'recording')}"
+        which = "Both recordings" if len(counted) == 2 else f"All {units.counted(len(counted), 'recording', words=True)}"
         return (f"{which} that meet the protocol give the same verdict, "
                 f"\"{next(iter(verdicts.values()))}\"." + aside)
     parts = "; ".join(f"{k}: \"{v}\"" for k, v in verdicts.items())

@@ -226,31 +226,3 @@ def alternate(rep: int) -> bool:
     [True, False, True, False]
     """
     return check_int("rep", rep, ge=0) % 2 == 0
-
-
-#: Counts a page writes in words (zero to nine); larger counts are written in digits.
-NUMBER_WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
-
-
-def count_text(count: int, noun: str, plural: str | None = None) -> str:
-    """A count and its noun as a sentence writes them: small counts in words, the noun in the right number.
-
-    Parameters
-    ----------
-    count : int
-        How many [1], at least 0.
-    noun : str
-        The noun in the singular ("pair", "recording").
-    plural : str, optional
-        Its plural, when it is not ``noun + "s"``.
-
-    Examples
-    --------
-    >>> count_text(1, "pair"), count_text(2, "pair"), count_text(0, "run"), count_text(1031, "answer")
-    ('one pair', 'two pairs', 'no runs', '1,031 answers')
-    >>> count_text(3, "copy", "copies")
-    'three copies'
-    """
-    n = check_int("count", count, ge=0)
-    word = NUMBER_WORDS[n] if n < len(NUMBER_WORDS) else f"{n:,}"
-    return f"{word} {noun if n == 1 else plural or noun + 's'}"

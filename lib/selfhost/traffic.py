@@ -56,7 +56,7 @@ import pandas as pd
 from selfhost.costs import blended_usd_per_mtok, breakeven_tok_per_day
 from selfhost.errors import DataError, ParameterError
 from selfhost.params import check_int, check_number
-from selfhost.stats import count_text
+from selfhost.units import counted
 
 #: The window the headline peak-to-mean is counted over [s]: one minute, as in SOURCES.
 DEFAULT_WINDOW_S = 60
@@ -920,7 +920,7 @@ def replay_markdown(figures: Mapping[str, Any], command: str) -> str:
         return ("No replay has been recorded on this machine yet. One command records it (it starts vLLM's CPU "
                 f"build; run it on a quiet machine): `{command}`.")
     return (
-        f"Over {count_text(int(figures['replay_pairs_count']), 'pair')} of runs, the slice arrived at "
+        f"Over {counted(int(figures['replay_pairs_count']), 'pair', words=True)} of runs, the slice arrived at "
         f"{figures['replay_mean_req_per_s']:.2f} requests/s on average, with a peak-to-mean of "
         f"{figures['replay_peak_to_mean_x']:.2f}x over its windows. At the trace's own arrival times the mean TTFT "
         f"was {figures['replay_timed_mean_ttft_ms']:,.0f} ms and the p99 {figures['replay_timed_p99_ttft_ms']:,.0f} "

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from selfhost.errors import ParameterError
+
 # ---------------------------------------------------------------------- constants
 #: Seconds in a day [s/day].
 SECONDS_PER_DAY = 86_400.0
@@ -163,13 +165,35 @@ def header(name: str) -> str:
     return f"{bare_name(name)} [{unit.label}]"
 
 
-def counted(n: int, noun: str) -> str:
-    """A count and its noun, plural unless the count is 1.
+#: Counts below ten, as a sentence writes them (:func:`counted` with ``words=True``).
+NUMBER_WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 
-    >>> counted(1, "GPU"), counted(3, "replica"), counted(0, "GPU")
-    ('1 GPU', '3 replicas', '0 GPUs')
+
+def counted(n: int, noun: str, plural: str | None = None, *, words: bool = False) -> str:
+    """A count and its noun in the right number: ``1 GPU``, ``3 replicas``; with ``words``, counts below ten in words.
+
+    Parameters
+    ----------
+    n : int
+        How many [1], at least 0.
+    noun : str
+        The noun in the singular ("GPU", "pair").
+    plural : str, optional
+        Its plural, when it is not ``noun + "s"``.
+    words : bool
+        Write counts below ten in words, as prose does ("two recordings"); figures keep digits.
+
+    Examples
+    --------
+    >>> counted(1, "GPU"), counted(3, "replica"), counted(0, "GPU"), counted(1031, "answer")
+    ('1 GPU', '3 replicas', '0 GPUs', '1,031 answers')
+    >>> counted(1, "pair", words=True), counted(0, "run", words=True), counted(3, "copy", "copies", words=True)
+    ('one pair', 'no runs', 'three copies')
     """
-    return f"{n:,} {noun}" + ("" if n == 1 else "s")
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        raise ParameterError("count", n, "a whole number >= 0")
+    number = NUMBER_WORDS[n] if words and n < len(NUMBER_WORDS) else f"{n:,}"
+    return f"{number} {noun if n == 1 else plural or noun + 's'}"
 
 
 def format_quantity(name: str, value: object) -> str:
