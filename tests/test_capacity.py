@@ -236,7 +236,11 @@ def test_c07_assess_says_what_flips_it():
                       "weight_dtype", "gpu"}
     assert next(s for s in v.sensitivity if s.input == "weight_dtype").value == "bf16"  # 16-bit does not fit
     assert {e.kind for e in v.evidence} >= {"model", "published", "data"}
-    assert v.figures["gpus_for_50M_count"] == math.ceil(50e6 / v.figures["best_capacity_tok_per_day"])
+    assert v.figures["gpus_for_50M_count"] == math.ceil(50e6 / (v.figures["best_capacity_mtok_per_day"] * 1e6))
+    flips = "; ".join(s.describe() for s in v.flips)
+    assert "(range bf16 to int4)" in flips and "best that fits" not in flips  # the precisions' range, in words
+    for s in v.flips:  # a flip says what changes: the verdict's word appears only where it is another one
+        assert s.verdict_there is not None and not s.verdict_there.startswith(v.verdict)
 
 
 def test_a_tp_size_vllm_refuses_is_an_error():

@@ -517,8 +517,11 @@ def fit_rows(spec: ModelSpec, gpu: Gpu, overheads: memory.Overheads, context_tok
     """What fits one GPU at each precision: weights, KV cache, sequences of ``context_tokens`` [GiB, 1].
 
     ``memory_gib`` replaces the memory vLLM budgets from (the datasheet reading, for one).
-    Keys carry their units (``weights_gib``, ``sequences_count``); ``starts`` is a bool,
-    ``shortfall_gib`` what is missing when it does not start.
+    Keys carry their units (``weights_gib``, ``kv_tok``); ``max_concurrency_x`` is the KV
+    cache over one ``context_tokens`` sequence, as vLLM's start-up log prints it ("Maximum
+    concurrency ... 2.94x"), and ``sequences_count`` the whole sequences of that length it
+    holds at once (its floor); ``starts`` is a bool, ``shortfall_gib`` what is missing when
+    it does not start.
     """
     rows = []
     for dtype in weight_dtypes:
@@ -526,10 +529,10 @@ def fit_rows(spec: ModelSpec, gpu: Gpu, overheads: memory.Overheads, context_tok
                                  weight_dtype=dtype, kv_cache_dtype=kv_cache_dtype,
                                  max_num_batched_tokens=gpu.max_num_batched_tokens)
         b = memory.budget(spec, serving, overheads)
+        concurrency = memory.sequences_at(b, spec, serving, context_tokens) if b.fits else 0.0
         rows.append({"weight_dtype": dtype, "gpu_memory_gib": serving.gpu_memory_gib, "weights_gib": b.weights_gib,
-                     "kv_cache_gib": b.kv_cache_gib, "kv_tok": b.kv_tokens,
-                     "max_concurrency_x": memory.sequences_at(b, spec, serving, context_tokens) if b.fits else 0.0,
-                     "starts": b.fits, "shortfall_gib": b.shortfall_gib})
+                     "kv_cache_gib": b.kv_cache_gib, "kv_tok": b.kv_tokens, "max_concurrency_x": concurrency,
+                     "sequences_count": math.floor(concurrency), "starts": b.fits, "shortfall_gib": b.shortfall_gib})
     return rows
 
 
@@ -663,7 +666,8 @@ def c07_verdict(caps: Sequence[DtypeCapacity], volumes_tok_per_day: Mapping[str,
     hold" when nothing fits or nothing serves the smallest volume. ``alternatives`` maps a
     deployment (e.g. "H100 SXM fp8") to its capacity [tok/day], listed in the conditions.
     ``fit_sequences`` (precision -> concurrent ``context_tokens``-token sequences the KV
-    cache holds, as the GPU memory page computes them) is reported among the figures, and
+    cache holds, as the GPU memory page computes them) is reported among the figures as
+    whole sequences (a fraction is floored: only whole sequences run at full length), and
     so is ``efficiency`` (the engine efficiency the capacities assumed, from
     ``efficiency_basis``), named in the conditions.
     """
@@ -673,19 +677,19 @@ def c07_verdict(caps: Sequence[DtypeCapacity], volumes_tok_per_day: Mapping[str,
     figures: dict[str, float | int | str] = {}
     if fit_sequences:
         for dtype, seqs in fit_sequences.items():
-            figures[f"{dtype}_sequences_count"] = float(seqs)
+            figures[f"{dtype}_sequences_count"] = math.floor(seqs)
         if context_tokens is not None:
             figures["context_tok"] = context_tokens
     if efficiency is not None:
         figures["bandwidth_efficiency_share"] = efficiency.bandwidth_share
         figures["compute_efficiency_share"] = efficiency.compute_share
     for c in caps:
-        figures[f"{c.weight_dtype}_capacity_tok_per_day"] = c.capacity_tok_per_day
+        figures[f"{c.weight_dtype}_capacity_mtok_per_day"] = c.capacity_tok_per_day / TOK_PER_MTOK
         figures[f"{c.weight_dtype}_max_batch_count"] = float(c.capacity.max_batch_within_slo)
     smallest = min(volumes_tok_per_day.values())
     best = max(fitting, key=lambda c: c.capacity_tok_per_day, default=None)
     best_cap = best.capacity_tok_per_day if best else 0.0
-    figures["best_capacity_tok_per_day"] = best_cap
+    figures["best_capacity_mtok_per_day"] = best_cap / TOK_PER_MTOK
     if best is not None:
         figures["best_weight_dtype"] = best.weight_dtype
     if best_cap > 0:
@@ -749,21 +753,39 @@ class Scenario:
     def verdict(self, **extra: object) -> Verdict:
         return c07_verdict(self.capacities(), self.volumes_tok_per_day, self.gpu.gpu, self.spec.name, **extra)  # type: ignore[arg-type]
 
-    def outcome(self) -> str:
-        """The verdict and which volumes one such GPU serves: what a sensitivity watches change."""
-        return c07_outcome(self.verdict(), self.volumes_tok_per_day)
+    def outcome(self, baseline_verdict: str | None = None) -> str:
+        """Which volumes one such GPU serves, and the verdict where it differs: what a sensitivity watches change."""
+        return c07_outcome(self.verdict(), self.volumes_tok_per_day, baseline_verdict)
 
 
-def c07_outcome(verdict: Verdict, volumes_tok_per_day: Mapping[str, float]) -> str:
-    """``"<verdict>; one GPU serves 5M, 50M"``: the verdict with the volumes the best precision reaches.
+def _and(labels: Sequence[str]) -> str:
+    return labels[0] if len(labels) == 1 else f"{', '.join(labels[:-1])} and {labels[-1]}"
 
-    >>> v = Verdict("C07", CONDITIONAL, "r", {"best_capacity_tok_per_day": 6e6}, ("c",))
-    >>> c07_outcome(v, {"5M": 5e6, "50M": 5e7})
-    'holds only under conditions; one GPU serves 5M'
+
+def c07_outcome(verdict: Verdict, volumes_tok_per_day: Mapping[str, float], baseline_verdict: str | None = None) -> str:
+    """Which volumes one GPU serves at its best precision, in words; the verdict first where it is not ``baseline_verdict``.
+
+    Read after "flips to" in the robustness line, it says what changes: the volumes one GPU
+    serves, and the verdict's word only when that changes too.
+
+    >>> v = Verdict("C07", CONDITIONAL, "r", {"best_capacity_mtok_per_day": 6.0}, ("c",))
+    >>> c07_outcome(v, {"5M": 5e6, "50M": 5e7}, CONDITIONAL)
+    'one GPU serving 5M tokens/day but not 50M'
+    >>> c07_outcome(v, {"5M": 5e6, "50M": 5e7}, "holds")
+    'holds only under conditions, one GPU serving 5M tokens/day but not 50M'
+    >>> c07_outcome(v, {"1M": 1e6, "5M": 5e6})
+    'holds only under conditions, one GPU serving all the volumes (1M and 5M tokens/day)'
     """
-    best = float(verdict.figures.get("best_capacity_tok_per_day", 0.0))
+    best = float(verdict.figures.get("best_capacity_mtok_per_day", 0.0)) * TOK_PER_MTOK
     served = [label for label, v in volumes_tok_per_day.items() if v <= best]
-    return f"{verdict.verdict}; one GPU serves {', '.join(served) if served else 'none of the volumes'}"
+    missed = [label for label in volumes_tok_per_day if label not in served]
+    if not missed:
+        what = f"one GPU serving all the volumes ({_and(served)} tokens/day)"
+    elif not served:
+        what = f"one GPU serving none of the volumes ({_and(missed)} tokens/day)"
+    else:
+        what = f"one GPU serving {_and(served)} tokens/day but not {_and(missed)}"
+    return what if verdict.verdict == baseline_verdict else f"{verdict.verdict}, {what}"
 
 
 @dataclass(frozen=True)
@@ -799,7 +821,9 @@ def c07_assess(scenario: Scenario, ranges: Ranges, *, model_label: str, evidence
     weight precision (one precision at a time) and the GPU (``other_gpus``, each with its
     generation's efficiency) as categories. What is watched is the verdict together with the
     volumes one GPU serves (:func:`c07_outcome`): "50M tokens/day needs 2 GPUs" flips there
-    even when the verdict's word does not.
+    even when the verdict's word does not, and the flip then names only the volumes. The
+    precision's range is given by its ends (the first and last of ``weight_dtypes``); the
+    baseline is the best of them that fits.
     """
     slo_text = (f"TTFT <= {scenario.slo_ttft_ms:,.0f} ms and TPOT <= {scenario.slo_tpot_ms:,.0f} ms for "
                 f"{scenario.prompt_tokens:,}-token prompts")
@@ -808,7 +832,9 @@ def c07_assess(scenario: Scenario, ranges: Ranges, *, model_label: str, evidence
                             efficiency_basis=efficiency_basis)
 
     def moved(**changes: object) -> str:
-        return replace(scenario, **changes).outcome()  # type: ignore[arg-type]
+        return replace(scenario, **changes).outcome(base.verdict)  # type: ignore[arg-type]
+
+    here = c07_outcome(base, scenario.volumes_tok_per_day, base.verdict)
 
     eff, lo, hi = scenario.efficiency, ranges.efficiency_low, ranges.efficiency_high
     sens = [
@@ -827,12 +853,13 @@ def c07_assess(scenario: Scenario, ranges: Ranges, *, model_label: str, evidence
                     1.0, *ranges.peak_to_mean_x, ranges.peak_to_mean_source, steps=steps),
         sensitivity("slo_ttft_ms", lambda v: moved(slo_ttft_ms=v), scenario.slo_ttft_ms, *ranges.slo_ttft_ms,
                     ranges.slo_ttft_source, steps=steps),
-        categorical("weight_dtype", {"best that fits": c07_outcome(base, scenario.volumes_tok_per_day),
-                                     **{d: moved(weight_dtypes=(d,)) for d in scenario.weight_dtypes}},
-                    "best that fits", "the precisions vLLM serves: 16-bit, FP8, INT8 (W8A8), INT4 (AWQ/GPTQ)"),
+        replace(categorical("weight_dtype", {"the best that fits": here,
+                                             **{d: moved(weight_dtypes=(d,)) for d in scenario.weight_dtypes}},
+                            "the best that fits", "the precisions vLLM serves: 16-bit, FP8, INT8 (W8A8), INT4 (AWQ/GPTQ)"),
+                low=scenario.weight_dtypes[0], high=scenario.weight_dtypes[-1]),
     ]
     if other_gpus:
-        verdicts = {scenario.gpu.gpu: c07_outcome(base, scenario.volumes_tok_per_day)}
+        verdicts = {scenario.gpu.gpu: here}
         verdicts.update({name: moved(gpu=g, efficiency=e) for name, (g, e) in other_gpus.items()})
         sens.append(categorical("gpu", verdicts, scenario.gpu.gpu,
                                 "data/gpus.csv, each GPU at its generation's calibrated efficiency"))
