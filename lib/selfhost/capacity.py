@@ -221,8 +221,8 @@ class Calibration:
 
     ``by_generation`` has an efficiency for every generation the data covers (a share with
     too few rows of its own is the pooled one); ``low`` and ``high`` the lowest and highest
-    shares its fitted rows imply (the calibration's spread: the plausible range a verdict is
-    held against); ``table`` one row per measurement (:meth:`frame`).
+    shares its modelled rows imply, fitted and held out alike (the calibration's spread: the
+    plausible range a verdict is held against); ``table`` one row per measurement (:meth:`frame`).
     """
 
     pooled: roofline.Efficiency
@@ -237,7 +237,7 @@ class Calibration:
         return self.by_generation.get(generation or "", self.pooled)
 
     def range(self, generation: str | None = None) -> tuple[roofline.Efficiency, roofline.Efficiency]:
-        """(lowest, highest) efficiency the fitted rows of ``generation`` imply (all rows for None or unseen)."""
+        """(lowest, highest) efficiency the fitted and held-out rows of ``generation`` imply (all rows for None or unseen)."""
         key = generation if generation is not None and generation in self.low else "all"
         return self.low[key], self.high[key]
 
@@ -962,6 +962,66 @@ def ttft_load_table(d: TtftDeployment, prompt_tokens: int, loads: Sequence[float
                           "ttft_p99_ms": d.ttft_ms(prompt_tokens, r, 0.99)} for r in loads])
 
 
+def _load_text(busy_share: float) -> str:
+    return "idle" if busy_share == 0 else f"at {busy_share:.0%} load"
+
+
+def ttft_within_target(cases: Sequence[TtftCase], target_ms: float, typical_prompt_tokens: int, busy_share: float,
+                       quantile: float = 0.99) -> str:
+    """Where each deployment keeps the ``quantile`` TTFT within the target, in one condition of the C15 verdict.
+
+    For each deployment: the longest prompt within the target at ``busy_share`` and the
+    highest load at which a ``typical_prompt_tokens`` prompt stays within it. A deployment
+    that meets the target at neither (no prompt at that load, and the typical prompt not
+    even idle) is named apart, not listed with limits of 0.
+
+    >>> cases = [TtftCase("8B", 505, 47.0, 150.0, 0.49), TtftCase("70B", 0, 431.0, 1869.0, 0.0)]
+    >>> print(ttft_within_target(cases, 200.0, 512, 0.5))  # doctest: +NORMALIZE_WHITESPACE
+    the p99 stays under 200 ms only for short enough prompts on a lightly enough loaded server: with 8B, prompts up
+    to 505 tokens at 50% load, or a 512-token prompt at up to 49% load; not with 70B, where no prompt meets it at
+    50% load and a 512-token prompt misses it even idle
+    """
+    p, load = f"p{round(100 * quantile)}", _load_text(busy_share)
+    typical = f"a {typical_prompt_tokens:,}-token prompt"
+    listed, never = [], []
+    for c in cases:
+        prompt, share = c.max_prompt_tokens_within_target, c.max_busy_share_within_target
+        if prompt > 0 and share > 0:
+            listed.append(f"with {c.label}, prompts up to {prompt:,} tokens {load}, or {typical} at up to {share:.0%} load")
+        elif prompt > 0:
+            listed.append(f"with {c.label}, prompts up to {prompt:,} tokens {load} ({typical} misses it even idle)")
+        elif share > 0:
+            listed.append(f"with {c.label}, {typical} at up to {share:.0%} load (no prompt {load})")
+        else:
+            never.append(c.label)
+    parts = []
+    if listed:
+        parts.append(f"the {p} stays under {target_ms:,.0f} ms only for short enough prompts on a lightly enough "
+                     f"loaded server: {'; '.join(listed)}")
+    if never:
+        parts.append(f"not with {_and(never)}, where no prompt meets it {load} and {typical} misses it even idle")
+    return "; ".join(parts)
+
+
+def ttft_case_statement(case: TtftCase, typical_prompt_tokens: int, busy_share: float, quantile: float = 0.99) -> str:
+    """One deployment's limits in a sentence: the longest prompt within the target, the highest load for a typical one.
+
+    >>> ttft_case_statement(TtftCase("70B", 0, 431.0, 1869.0, 0.0), 512, 0.5)
+    'No prompt keeps its p99 under the target at 50% load, and a 512-token prompt misses it even on an idle device.'
+    >>> print(ttft_case_statement(TtftCase("8B", 505, 47.0, 150.0, 0.49), 512, 0.5))  # doctest: +NORMALIZE_WHITESPACE
+    The longest prompt whose p99 stays under the target at 50% load is 505 tokens, and a 512-token prompt's p99
+    stays under it while the device is busy with prompts at most 49% of the time.
+    """
+    p, load = f"p{round(100 * quantile)}", _load_text(busy_share)
+    typical = f"a {typical_prompt_tokens:,}-token prompt"
+    prompt, share = case.max_prompt_tokens_within_target, case.max_busy_share_within_target
+    first = (f"The longest prompt whose {p} stays under the target {load} is {prompt:,} tokens" if prompt > 0 else
+             f"No prompt keeps its {p} under the target {load}")
+    second = (f"{typical}'s {p} stays under it while the device is busy with prompts at most {share:.0%} of the time"
+              if share > 0 else f"{typical} misses it even on an idle device")
+    return f"{first}, and {second}."
+
+
 def c15_verdict(cases: Sequence[TtftCase], target_ms: float, typical_prompt_tokens: int, article_case: str,
                 api_low_ms: float, api_high_ms: float, busy_share: float = 0.0, quantile: float = 0.99) -> Verdict:
     """C15: is under ``target_ms`` TTFT reachable by self-hosting, consistently, and for what prompts?
@@ -994,15 +1054,13 @@ def c15_verdict(cases: Sequence[TtftCase], target_ms: float, typical_prompt_toke
     }
     api = (f"the API side ({api_low_ms:,.0f}-{api_high_ms:,.0f} ms) is the article's figure; no API was measured here, "
            "and an API's TTFT also holds the network round trip and its own queue")
-    listed = "; ".join(f"{c.label}: prompts up to {c.max_prompt_tokens_within_target:,} tokens, load up to "
-                       f"{c.max_busy_share_within_target:.0%}" for c in cases)
+    within = ttft_within_target(cases, target_ms, typical_prompt_tokens, busy_share, quantile)
     reason = (f"At {busy_share:.0%} load the {p} TTFT of a {typical_prompt_tokens:,}-token prompt on {article_case} is "
               f"{art.ttft_p99_at_load_ms:,.0f} ms ({art.ttft_at_typical_ms:,.0f} ms idle); {len(tail)} of {len(cases)} "
               f"deployments keep the {p} under {target_ms:,.0f} ms ({len(idle)} idle).")
     if not idle:
-        return Verdict("C15", FAILS, reason, figures, (listed, api))
-    conditions = (f"the prompt is short enough and the server loaded lightly enough ({listed}, for the {p} of a "
-                  f"{typical_prompt_tokens:,}-token prompt)",
+        return Verdict("C15", FAILS, reason, figures, (within, api))
+    conditions = (within,
                   f"'consistently' is read as the {p}: queueing makes the tail grow faster than the mean as load rises",
                   api)
     if art.ttft_p99_at_load_ms <= target_ms:
@@ -1291,6 +1349,28 @@ def calibration_statement(cal: Calibration) -> str:
             f"{s['fitted_median_abs_residual_share']:.0%} on them; on the {s['held_out_rows_count']:.0f} figures kept "
             f"out of the fit, by a median {s['held_out_median_abs_residual_share']:.0%} and at most "
             f"{s['held_out_max_abs_residual_share']:.0%}.**")
+
+
+def efficiency_basis_statement(cal: Calibration, kind: str, generation: str | None = None) -> str:
+    """How a generation's share of ``kind`` (``compute`` or ``bandwidth``) was set, and its spread, in words.
+
+    The share is the median of the fitted rows of that kind on ``generation`` (of every
+    generation where it has too few of its own); the spread (:meth:`Calibration.range`) runs
+    over the same rows and those held out beside them.
+    """
+    check_choice("kind", kind, ("compute", "bandwidth"))
+    step = {"compute": "prefill", "bandwidth": "decode"}[kind]
+    mine = generation is not None and kind in cal.own.get(generation, ())
+    rows = [r for r in cal.rows if r["informs"] == kind and (not mine or r["generation"] == generation)]
+    fitted = sum(r["status"] == "fitted" for r in rows)
+    held = sum(r["status"] == "held out" and r["implied_share"] is not None and 0 < r["implied_share"] <= 1
+               for r in rows)
+    lo, hi = cal.range(generation)
+    where = f"on {generation} GPUs" if mine else "on every GPU generation"
+    return (f"the median of the {fitted} fitted {step} rows {where}"
+            + (f"; with the {held} held-out {'row' if held == 1 else 'rows'} beside them they spread" if held else
+               "; they spread")
+            + f" from {getattr(lo, f'{kind}_share'):.0%} to {getattr(hi, f'{kind}_share'):.0%}")
 
 
 def efficiency_rows(cal: Calibration) -> list[dict]:
