@@ -187,6 +187,30 @@ def test_c15_verdicts_read_the_tail():
         capacity.c15_verdict([fast], 200, 512, "nope", 500, 1000)
 
 
+def test_the_efficiency_basis_in_words_counts_the_rows_the_evidence_counts():
+    cal = serving_calibration()
+    for generation in ("Ampere", "Hopper"):
+        lo, hi = cal.range(generation)
+        text = capacity.efficiency_basis_statement(cal, "compute", generation)
+        fitted = cal.frame().query("informs == 'compute' and status == 'fitted' and generation == @generation")
+        assert f"the median of the {len(fitted)} fitted prefill rows on {generation} GPUs" in text
+        assert f"prefill the median of {len(fitted)} published measurements on {generation} GPUs" in cal.basis(generation)
+        assert text.endswith(f"from {lo.compute_share:.0%} to {hi.compute_share:.0%}")
+
+
+def test_c15_conditions_leave_out_a_deployment_that_never_meets_the_target():
+    fast = capacity.TtftCase("small", 8000, 50.0, 150.0, 0.7)
+    never = capacity.TtftCase("big", 0, 431.0, 1869.0, 0.0)
+    short_only = capacity.TtftCase("mid", 300, 250.0, 400.0, 0.0)  # short prompts at load, not the typical one idle
+    v = capacity.c15_verdict([fast, never, short_only], 200, 512, "big", 500, 1000, 0.5)
+    (within, *_) = v.conditions
+    assert "up to 0 tokens" not in within and "up to 0%" not in within
+    assert "with small, prompts up to 8,000 tokens at 50% load, or a 512-token prompt at up to 70% load" in within
+    assert "with mid, prompts up to 300 tokens at 50% load (a 512-token prompt misses it even idle)" in within
+    assert within.endswith("not with big, where no prompt meets it at 50% load and a 512-token prompt misses it even idle")
+    assert capacity.ttft_case_statement(never, 512, 0.5).startswith("No prompt keeps its p99 under the target")
+
+
 def test_c15_assess_says_what_flips_it():
     ds = ttft_deployments(["llama-3.1-8b:H100 SXM:bf16", "llama-3.3-70b:A100 80GB:fp8"])
     v = capacity.c15_assess(ds, ds[1].label, target_ms=200, typical_prompt_tokens=512, busy_share=0.5, api_low_ms=500,
@@ -236,7 +260,11 @@ def test_c07_assess_says_what_flips_it():
                       "weight_dtype", "gpu"}
     assert next(s for s in v.sensitivity if s.input == "weight_dtype").value == "bf16"  # 16-bit does not fit
     assert {e.kind for e in v.evidence} >= {"model", "published", "data"}
-    assert v.figures["gpus_for_50M_count"] == math.ceil(50e6 / v.figures["best_capacity_tok_per_day"])
+    assert v.figures["gpus_for_50M_count"] == math.ceil(50e6 / (v.figures["best_capacity_mtok_per_day"] * 1e6))
+    flips = "; ".join(s.describe() for s in v.flips)
+    assert "(range bf16 to int4)" in flips and "best that fits" not in flips  # the precisions' range, in words
+    for s in v.flips:  # a flip says what changes: the verdict's word appears only where it is another one
+        assert s.verdict_there is not None and not s.verdict_there.startswith(v.verdict)
 
 
 def test_a_tp_size_vllm_refuses_is_an_error():

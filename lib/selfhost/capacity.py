@@ -221,8 +221,8 @@ class Calibration:
 
     ``by_generation`` has an efficiency for every generation the data covers (a share with
     too few rows of its own is the pooled one); ``low`` and ``high`` the lowest and highest
-    shares its fitted rows imply (the calibration's spread: the plausible range a verdict is
-    held against); ``table`` one row per measurement (:meth:`frame`).
+    shares its modelled rows imply, fitted and held out alike (the calibration's spread: the
+    plausible range a verdict is held against); ``table`` one row per measurement (:meth:`frame`).
     """
 
     pooled: roofline.Efficiency
@@ -237,7 +237,7 @@ class Calibration:
         return self.by_generation.get(generation or "", self.pooled)
 
     def range(self, generation: str | None = None) -> tuple[roofline.Efficiency, roofline.Efficiency]:
-        """(lowest, highest) efficiency the fitted rows of ``generation`` imply (all rows for None or unseen)."""
+        """(lowest, highest) efficiency the fitted and held-out rows of ``generation`` imply (all rows for None or unseen)."""
         key = generation if generation is not None and generation in self.low else "all"
         return self.low[key], self.high[key]
 
@@ -517,8 +517,11 @@ def fit_rows(spec: ModelSpec, gpu: Gpu, overheads: memory.Overheads, context_tok
     """What fits one GPU at each precision: weights, KV cache, sequences of ``context_tokens`` [GiB, 1].
 
     ``memory_gib`` replaces the memory vLLM budgets from (the datasheet reading, for one).
-    Keys carry their units (``weights_gib``, ``sequences_count``); ``starts`` is a bool,
-    ``shortfall_gib`` what is missing when it does not start.
+    Keys carry their units (``weights_gib``, ``kv_tok``); ``max_concurrency_x`` is the KV
+    cache over one ``context_tokens`` sequence, as vLLM's start-up log prints it ("Maximum
+    concurrency ... 2.94x"), and ``sequences_count`` the whole sequences of that length it
+    holds at once (its floor); ``starts`` is a bool, ``shortfall_gib`` what is missing when
+    it does not start.
     """
     rows = []
     for dtype in weight_dtypes:
@@ -526,10 +529,10 @@ def fit_rows(spec: ModelSpec, gpu: Gpu, overheads: memory.Overheads, context_tok
                                  weight_dtype=dtype, kv_cache_dtype=kv_cache_dtype,
                                  max_num_batched_tokens=gpu.max_num_batched_tokens)
         b = memory.budget(spec, serving, overheads)
+        concurrency = memory.sequences_at(b, spec, serving, context_tokens) if b.fits else 0.0
         rows.append({"weight_dtype": dtype, "gpu_memory_gib": serving.gpu_memory_gib, "weights_gib": b.weights_gib,
-                     "kv_cache_gib": b.kv_cache_gib, "kv_tok": b.kv_tokens,
-                     "max_concurrency_x": memory.sequences_at(b, spec, serving, context_tokens) if b.fits else 0.0,
-                     "starts": b.fits, "shortfall_gib": b.shortfall_gib})
+                     "kv_cache_gib": b.kv_cache_gib, "kv_tok": b.kv_tokens, "max_concurrency_x": concurrency,
+                     "sequences_count": math.floor(concurrency), "starts": b.fits, "shortfall_gib": b.shortfall_gib})
     return rows
 
 
@@ -663,7 +666,8 @@ def c07_verdict(caps: Sequence[DtypeCapacity], volumes_tok_per_day: Mapping[str,
     hold" when nothing fits or nothing serves the smallest volume. ``alternatives`` maps a
     deployment (e.g. "H100 SXM fp8") to its capacity [tok/day], listed in the conditions.
     ``fit_sequences`` (precision -> concurrent ``context_tokens``-token sequences the KV
-    cache holds, as the GPU memory page computes them) is reported among the figures, and
+    cache holds, as the GPU memory page computes them) is reported among the figures as
+    whole sequences (a fraction is floored: only whole sequences run at full length), and
     so is ``efficiency`` (the engine efficiency the capacities assumed, from
     ``efficiency_basis``), named in the conditions.
     """
@@ -673,19 +677,19 @@ def c07_verdict(caps: Sequence[DtypeCapacity], volumes_tok_per_day: Mapping[str,
     figures: dict[str, float | int | str] = {}
     if fit_sequences:
         for dtype, seqs in fit_sequences.items():
-            figures[f"{dtype}_sequences_count"] = float(seqs)
+            figures[f"{dtype}_sequences_count"] = math.floor(seqs)
         if context_tokens is not None:
             figures["context_tok"] = context_tokens
     if efficiency is not None:
         figures["bandwidth_efficiency_share"] = efficiency.bandwidth_share
         figures["compute_efficiency_share"] = efficiency.compute_share
     for c in caps:
-        figures[f"{c.weight_dtype}_capacity_tok_per_day"] = c.capacity_tok_per_day
+        figures[f"{c.weight_dtype}_capacity_mtok_per_day"] = c.capacity_tok_per_day / TOK_PER_MTOK
         figures[f"{c.weight_dtype}_max_batch_count"] = float(c.capacity.max_batch_within_slo)
     smallest = min(volumes_tok_per_day.values())
     best = max(fitting, key=lambda c: c.capacity_tok_per_day, default=None)
     best_cap = best.capacity_tok_per_day if best else 0.0
-    figures["best_capacity_tok_per_day"] = best_cap
+    figures["best_capacity_mtok_per_day"] = best_cap / TOK_PER_MTOK
     if best is not None:
         figures["best_weight_dtype"] = best.weight_dtype
     if best_cap > 0:
@@ -749,21 +753,39 @@ class Scenario:
     def verdict(self, **extra: object) -> Verdict:
         return c07_verdict(self.capacities(), self.volumes_tok_per_day, self.gpu.gpu, self.spec.name, **extra)  # type: ignore[arg-type]
 
-    def outcome(self) -> str:
-        """The verdict and which volumes one such GPU serves: what a sensitivity watches change."""
-        return c07_outcome(self.verdict(), self.volumes_tok_per_day)
+    def outcome(self, baseline_verdict: str | None = None) -> str:
+        """Which volumes one such GPU serves, and the verdict where it differs: what a sensitivity watches change."""
+        return c07_outcome(self.verdict(), self.volumes_tok_per_day, baseline_verdict)
 
 
-def c07_outcome(verdict: Verdict, volumes_tok_per_day: Mapping[str, float]) -> str:
-    """``"<verdict>; one GPU serves 5M, 50M"``: the verdict with the volumes the best precision reaches.
+def _and(labels: Sequence[str]) -> str:
+    return labels[0] if len(labels) == 1 else f"{', '.join(labels[:-1])} and {labels[-1]}"
 
-    >>> v = Verdict("C07", CONDITIONAL, "r", {"best_capacity_tok_per_day": 6e6}, ("c",))
-    >>> c07_outcome(v, {"5M": 5e6, "50M": 5e7})
-    'holds only under conditions; one GPU serves 5M'
+
+def c07_outcome(verdict: Verdict, volumes_tok_per_day: Mapping[str, float], baseline_verdict: str | None = None) -> str:
+    """Which volumes one GPU serves at its best precision, in words; the verdict first where it is not ``baseline_verdict``.
+
+    Read after "flips to" in the robustness line, it says what changes: the volumes one GPU
+    serves, and the verdict's word only when that changes too.
+
+    >>> v = Verdict("C07", CONDITIONAL, "r", {"best_capacity_mtok_per_day": 6.0}, ("c",))
+    >>> c07_outcome(v, {"5M": 5e6, "50M": 5e7}, CONDITIONAL)
+    'one GPU serving 5M tokens/day but not 50M'
+    >>> c07_outcome(v, {"5M": 5e6, "50M": 5e7}, "holds")
+    'holds only under conditions, one GPU serving 5M tokens/day but not 50M'
+    >>> c07_outcome(v, {"1M": 1e6, "5M": 5e6})
+    'holds only under conditions, one GPU serving all the volumes (1M and 5M tokens/day)'
     """
-    best = float(verdict.figures.get("best_capacity_tok_per_day", 0.0))
+    best = float(verdict.figures.get("best_capacity_mtok_per_day", 0.0)) * TOK_PER_MTOK
     served = [label for label, v in volumes_tok_per_day.items() if v <= best]
-    return f"{verdict.verdict}; one GPU serves {', '.join(served) if served else 'none of the volumes'}"
+    missed = [label for label in volumes_tok_per_day if label not in served]
+    if not missed:
+        what = f"one GPU serving all the volumes ({_and(served)} tokens/day)"
+    elif not served:
+        what = f"one GPU serving none of the volumes ({_and(missed)} tokens/day)"
+    else:
+        what = f"one GPU serving {_and(served)} tokens/day but not {_and(missed)}"
+    return what if verdict.verdict == baseline_verdict else f"{verdict.verdict}, {what}"
 
 
 @dataclass(frozen=True)
@@ -799,7 +821,9 @@ def c07_assess(scenario: Scenario, ranges: Ranges, *, model_label: str, evidence
     weight precision (one precision at a time) and the GPU (``other_gpus``, each with its
     generation's efficiency) as categories. What is watched is the verdict together with the
     volumes one GPU serves (:func:`c07_outcome`): "50M tokens/day needs 2 GPUs" flips there
-    even when the verdict's word does not.
+    even when the verdict's word does not, and the flip then names only the volumes. The
+    precision's range is given by its ends (the first and last of ``weight_dtypes``); the
+    baseline is the best of them that fits.
     """
     slo_text = (f"TTFT <= {scenario.slo_ttft_ms:,.0f} ms and TPOT <= {scenario.slo_tpot_ms:,.0f} ms for "
                 f"{scenario.prompt_tokens:,}-token prompts")
@@ -808,7 +832,9 @@ def c07_assess(scenario: Scenario, ranges: Ranges, *, model_label: str, evidence
                             efficiency_basis=efficiency_basis)
 
     def moved(**changes: object) -> str:
-        return replace(scenario, **changes).outcome()  # type: ignore[arg-type]
+        return replace(scenario, **changes).outcome(base.verdict)  # type: ignore[arg-type]
+
+    here = c07_outcome(base, scenario.volumes_tok_per_day, base.verdict)
 
     eff, lo, hi = scenario.efficiency, ranges.efficiency_low, ranges.efficiency_high
     sens = [
@@ -827,12 +853,13 @@ def c07_assess(scenario: Scenario, ranges: Ranges, *, model_label: str, evidence
                     1.0, *ranges.peak_to_mean_x, ranges.peak_to_mean_source, steps=steps),
         sensitivity("slo_ttft_ms", lambda v: moved(slo_ttft_ms=v), scenario.slo_ttft_ms, *ranges.slo_ttft_ms,
                     ranges.slo_ttft_source, steps=steps),
-        categorical("weight_dtype", {"best that fits": c07_outcome(base, scenario.volumes_tok_per_day),
-                                     **{d: moved(weight_dtypes=(d,)) for d in scenario.weight_dtypes}},
-                    "best that fits", "the precisions vLLM serves: 16-bit, FP8, INT8 (W8A8), INT4 (AWQ/GPTQ)"),
+        replace(categorical("weight_dtype", {"the best that fits": here,
+                                             **{d: moved(weight_dtypes=(d,)) for d in scenario.weight_dtypes}},
+                            "the best that fits", "the precisions vLLM serves: 16-bit, FP8, INT8 (W8A8), INT4 (AWQ/GPTQ)"),
+                low=scenario.weight_dtypes[0], high=scenario.weight_dtypes[-1]),
     ]
     if other_gpus:
-        verdicts = {scenario.gpu.gpu: c07_outcome(base, scenario.volumes_tok_per_day)}
+        verdicts = {scenario.gpu.gpu: here}
         verdicts.update({name: moved(gpu=g, efficiency=e) for name, (g, e) in other_gpus.items()})
         sens.append(categorical("gpu", verdicts, scenario.gpu.gpu,
                                 "data/gpus.csv, each GPU at its generation's calibrated efficiency"))
@@ -935,6 +962,66 @@ def ttft_load_table(d: TtftDeployment, prompt_tokens: int, loads: Sequence[float
                           "ttft_p99_ms": d.ttft_ms(prompt_tokens, r, 0.99)} for r in loads])
 
 
+def _load_text(busy_share: float) -> str:
+    return "idle" if busy_share == 0 else f"at {busy_share:.0%} load"
+
+
+def ttft_within_target(cases: Sequence[TtftCase], target_ms: float, typical_prompt_tokens: int, busy_share: float,
+                       quantile: float = 0.99) -> str:
+    """Where each deployment keeps the ``quantile`` TTFT within the target, in one condition of the C15 verdict.
+
+    For each deployment: the longest prompt within the target at ``busy_share`` and the
+    highest load at which a ``typical_prompt_tokens`` prompt stays within it. A deployment
+    that meets the target at neither (no prompt at that load, and the typical prompt not
+    even idle) is named apart, not listed with limits of 0.
+
+    >>> cases = [TtftCase("8B", 505, 47.0, 150.0, 0.49), TtftCase("70B", 0, 431.0, 1869.0, 0.0)]
+    >>> print(ttft_within_target(cases, 200.0, 512, 0.5))  # doctest: +NORMALIZE_WHITESPACE
+    the p99 stays under 200 ms only for short enough prompts on a lightly enough loaded server: with 8B, prompts up
+    to 505 tokens at 50% load, or a 512-token prompt at up to 49% load; not with 70B, where no prompt meets it at
+    50% load and a 512-token prompt misses it even idle
+    """
+    p, load = f"p{round(100 * quantile)}", _load_text(busy_share)
+    typical = f"a {typical_prompt_tokens:,}-token prompt"
+    listed, never = [], []
+    for c in cases:
+        prompt, share = c.max_prompt_tokens_within_target, c.max_busy_share_within_target
+        if prompt > 0 and share > 0:
+            listed.append(f"with {c.label}, prompts up to {prompt:,} tokens {load}, or {typical} at up to {share:.0%} load")
+        elif prompt > 0:
+            listed.append(f"with {c.label}, prompts up to {prompt:,} tokens {load} ({typical} misses it even idle)")
+        elif share > 0:
+            listed.append(f"with {c.label}, {typical} at up to {share:.0%} load (no prompt {load})")
+        else:
+            never.append(c.label)
+    parts = []
+    if listed:
+        parts.append(f"the {p} stays under {target_ms:,.0f} ms only for short enough prompts on a lightly enough "
+                     f"loaded server: {'; '.join(listed)}")
+    if never:
+        parts.append(f"not with {_and(never)}, where no prompt meets it {load} and {typical} misses it even idle")
+    return "; ".join(parts)
+
+
+def ttft_case_statement(case: TtftCase, typical_prompt_tokens: int, busy_share: float, quantile: float = 0.99) -> str:
+    """One deployment's limits in a sentence: the longest prompt within the target, the highest load for a typical one.
+
+    >>> ttft_case_statement(TtftCase("70B", 0, 431.0, 1869.0, 0.0), 512, 0.5)
+    'No prompt keeps its p99 under the target at 50% load, and a 512-token prompt misses it even on an idle device.'
+    >>> print(ttft_case_statement(TtftCase("8B", 505, 47.0, 150.0, 0.49), 512, 0.5))  # doctest: +NORMALIZE_WHITESPACE
+    The longest prompt whose p99 stays under the target at 50% load is 505 tokens, and a 512-token prompt's p99
+    stays under it while the device is busy with prompts at most 49% of the time.
+    """
+    p, load = f"p{round(100 * quantile)}", _load_text(busy_share)
+    typical = f"a {typical_prompt_tokens:,}-token prompt"
+    prompt, share = case.max_prompt_tokens_within_target, case.max_busy_share_within_target
+    first = (f"The longest prompt whose {p} stays under the target {load} is {prompt:,} tokens" if prompt > 0 else
+             f"No prompt keeps its {p} under the target {load}")
+    second = (f"{typical}'s {p} stays under it while the device is busy with prompts at most {share:.0%} of the time"
+              if share > 0 else f"{typical} misses it even on an idle device")
+    return f"{first}, and {second}."
+
+
 def c15_verdict(cases: Sequence[TtftCase], target_ms: float, typical_prompt_tokens: int, article_case: str,
                 api_low_ms: float, api_high_ms: float, busy_share: float = 0.0, quantile: float = 0.99) -> Verdict:
     """C15: is under ``target_ms`` TTFT reachable by self-hosting, consistently, and for what prompts?
@@ -967,15 +1054,13 @@ def c15_verdict(cases: Sequence[TtftCase], target_ms: float, typical_prompt_toke
     }
     api = (f"the API side ({api_low_ms:,.0f}-{api_high_ms:,.0f} ms) is the article's figure; no API was measured here, "
            "and an API's TTFT also holds the network round trip and its own queue")
-    listed = "; ".join(f"{c.label}: prompts up to {c.max_prompt_tokens_within_target:,} tokens, load up to "
-                       f"{c.max_busy_share_within_target:.0%}" for c in cases)
+    within = ttft_within_target(cases, target_ms, typical_prompt_tokens, busy_share, quantile)
     reason = (f"At {busy_share:.0%} load the {p} TTFT of a {typical_prompt_tokens:,}-token prompt on {article_case} is "
               f"{art.ttft_p99_at_load_ms:,.0f} ms ({art.ttft_at_typical_ms:,.0f} ms idle); {len(tail)} of {len(cases)} "
               f"deployments keep the {p} under {target_ms:,.0f} ms ({len(idle)} idle).")
     if not idle:
-        return Verdict("C15", FAILS, reason, figures, (listed, api))
-    conditions = (f"the prompt is short enough and the server loaded lightly enough ({listed}, for the {p} of a "
-                  f"{typical_prompt_tokens:,}-token prompt)",
+        return Verdict("C15", FAILS, reason, figures, (within, api))
+    conditions = (within,
                   f"'consistently' is read as the {p}: queueing makes the tail grow faster than the mean as load rises",
                   api)
     if art.ttft_p99_at_load_ms <= target_ms:
@@ -1264,6 +1349,28 @@ def calibration_statement(cal: Calibration) -> str:
             f"{s['fitted_median_abs_residual_share']:.0%} on them; on the {s['held_out_rows_count']:.0f} figures kept "
             f"out of the fit, by a median {s['held_out_median_abs_residual_share']:.0%} and at most "
             f"{s['held_out_max_abs_residual_share']:.0%}.**")
+
+
+def efficiency_basis_statement(cal: Calibration, kind: str, generation: str | None = None) -> str:
+    """How a generation's share of ``kind`` (``compute`` or ``bandwidth``) was set, and its spread, in words.
+
+    The share is the median of the fitted rows of that kind on ``generation`` (of every
+    generation where it has too few of its own); the spread (:meth:`Calibration.range`) runs
+    over the same rows and those held out beside them.
+    """
+    check_choice("kind", kind, ("compute", "bandwidth"))
+    step = {"compute": "prefill", "bandwidth": "decode"}[kind]
+    mine = generation is not None and kind in cal.own.get(generation, ())
+    rows = [r for r in cal.rows if r["informs"] == kind and (not mine or r["generation"] == generation)]
+    fitted = sum(r["status"] == "fitted" for r in rows)
+    held = sum(r["status"] == "held out" and r["implied_share"] is not None and 0 < r["implied_share"] <= 1
+               for r in rows)
+    lo, hi = cal.range(generation)
+    where = f"on {generation} GPUs" if mine else "on every GPU generation"
+    return (f"the median of the {fitted} fitted {step} rows {where}"
+            + (f"; with the {held} held-out {'row' if held == 1 else 'rows'} beside them they spread" if held else
+               "; they spread")
+            + f" from {getattr(lo, f'{kind}_share'):.0%} to {getattr(hi, f'{kind}_share'):.0%}")
 
 
 def efficiency_rows(cal: Calibration) -> list[dict]:

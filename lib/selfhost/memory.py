@@ -717,23 +717,37 @@ def c13_evidence(kv_runs: int, startup_logs: int) -> tuple[Evidence, ...]:
     )
 
 
+def _whole_sequences(concurrency_x: float) -> str:
+    """``2 whole sequences, 2.94x``: what runs at once, beside vLLM's fractional figure.
+
+    >>> _whole_sequences(2.9375), _whole_sequences(1.0)
+    ('2 whole sequences, 2.94x', '1 whole sequence, 1.00x')
+    """
+    n = math.floor(concurrency_x)
+    return f"{n:,} whole sequence{'' if n == 1 else 's'}, {concurrency_x:,.2f}x"
+
+
 def c07_fit_summary(budgeted: Sequence[dict], datasheet: Sequence[dict], min_sequences: float = 1.0
                     ) -> dict[str, float | str]:
     """The fit behind C07 in figures and one sentence, from two :func:`selfhost.capacity.fit_rows` tables.
 
-    ``<precision>_sequences_count`` for every precision (as budgeted), the GPU memory, the
-    context, the datasheet reading's fp8 shortfall, and ``summary``.
+    For every precision (as budgeted) ``<precision>_sequences_count``, the whole sequences
+    of the context length the KV cache holds at once, and ``<precision>_max_concurrency_x``,
+    the KV cache over one such sequence as vLLM's log prints it (a fraction); the GPU
+    memory, the datasheet reading's fp8 shortfall, and ``summary``.
     """
     out: dict[str, float | str] = {}
     for r in budgeted:
-        out[f"{r['weight_dtype']}_sequences_count"] = float(r["max_concurrency_x"])
+        out[f"{r['weight_dtype']}_sequences_count"] = math.floor(r["max_concurrency_x"])
+        out[f"{r['weight_dtype']}_max_concurrency_x"] = float(r["max_concurrency_x"])
     sheet = {r["weight_dtype"]: r for r in datasheet}
     first = budgeted[0]
     out["budget_gib"] = float(first["gpu_memory_gib"])
     out["datasheet_fp8_shortfall_gib"] = float(sheet["fp8"]["shortfall_gib"]) if "fp8" in sheet else 0.0
     fitting = [r for r in budgeted if r["starts"] and r["max_concurrency_x"] >= min_sequences]
     bf16 = next((r for r in budgeted if r["weight_dtype"] in ("bf16", "fp16")), None)
-    listed = ", ".join(f"{r['weight_dtype']} ({r['max_concurrency_x']:.1f} sequences)" for r in fitting) or "no precision tried"
+    listed = ", ".join(f"{r['weight_dtype']} ({_whole_sequences(r['max_concurrency_x'])})"
+                       for r in fitting) or "no precision tried"
     sheet_fit = ", ".join(r["weight_dtype"] for r in datasheet if r["starts"]) or "none"
     out["summary"] = (f"Budgeting from {out['budget_gib']:.1f} GiB the model starts at: {listed}"
                       + (f"; 16-bit weights need {bf16['weights_gib']:.0f} GiB" if bf16 else "")

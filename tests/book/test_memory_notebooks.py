@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from selfhost import memory
@@ -45,7 +47,8 @@ def test_gpu_memory_page_with_8k_context(tmp_path):
     b = memory.budget(spec, serving, load_vllm_overheads())
     kv_gib = b.kv_cache_gib
     by_hand = int(kv_gib * 2**30 // (16 * 80 * 2 * 8 * 128 * 2)) / (8192 / 16)  # blocks / blocks per request
-    assert glued["int4_sequences_count"] == pytest.approx(by_hand, rel=1e-6)
+    assert glued["int4_max_concurrency_x"] == pytest.approx(by_hand, rel=1e-6)
+    assert glued["int4_sequences_count"] == math.floor(by_hand)  # whole sequences run at full length
     assert glued["runs_equal_count"] == glued["runs_count"]
     assert {v["id"] for v in verdicts} == {"C13"}  # C07 is recorded on the capacity page
     (c13,) = verdicts

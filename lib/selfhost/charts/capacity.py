@@ -53,7 +53,10 @@ def latency_throughput_chart(frame: pd.DataFrame, volumes_tok_per_day: dict[str,
 def ttft_chart(frame: pd.DataFrame, target_ms: float, api_band_ms: tuple[float, float]) -> alt.LayerChart:
     """TTFT against prompt length, one line per deployment and load; the target and the API band.
 
-    ``frame`` columns: ``deployment``, ``load``, ``prompt_tok``, ``ttft_ms``.
+    ``frame`` columns: ``deployment``, ``load``, ``prompt_tok``, ``ttft_ms``. The band and
+    the target's rule are named by labels on the plot, at its right edge (where the long
+    prompts' lines are far above both), on a white halo where a line crosses them, since
+    they have no legend entry.
     """
     lines = alt.Chart(frame).mark_line().encode(
         x=alt.X("prompt_tok:Q", title="prompt [tokens]", scale=alt.Scale(type="log")),
@@ -66,7 +69,14 @@ def ttft_chart(frame: pd.DataFrame, target_ms: float, api_band_ms: tuple[float, 
         opacity=0.12, color=API_COLOR).encode(y="low:Q", y2="high:Q")
     rule = alt.Chart(pd.DataFrame({"ttft_ms": [target_ms]})).mark_rule(color=NEUTRAL_COLOR, strokeDash=[4, 3]).encode(
         y="ttft_ms:Q")
-    return (band + lines + rule).properties(width=WIDTH, height=300)
+    labels = alt.layer(*[
+        alt.Chart(pd.DataFrame({"ttft_ms": [at_ms], "label": [label]})).mark_text(
+            align="right", baseline="top", dx=-4, dy=3, **style).encode(y="ttft_ms:Q", x=alt.value(WIDTH), text="label:N")
+        for at_ms, label, color in (
+            (api_band_ms[1], f"APIs, as the article puts them ({api_band_ms[0]:,.0f}-{api_band_ms[1]:,.0f} ms)", API_COLOR),
+            (target_ms, f"target ({target_ms:,.0f} ms)", NEUTRAL_COLOR))
+        for style in ({"stroke": "white", "strokeWidth": 4, "strokeJoin": "round"}, {"color": color})])
+    return (band + lines + rule + labels).properties(width=WIDTH, height=300)
 
 
 def calibration_chart(table: pd.DataFrame) -> alt.LayerChart:
