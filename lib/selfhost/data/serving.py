@@ -81,7 +81,8 @@ def default_serving_efficiency(path: str | Path = "published_serving", gpu: Gpu 
 
 def serving_efficiency_range(path: str | Path = "published_serving", gpu: Gpu | str | None = None,
                              generation: str | None = None) -> tuple[roofline.Efficiency, roofline.Efficiency]:
-    """The plausible range of the engine efficiency: (lowest, highest) share the fitted measurements imply.
+    """The plausible range of the engine efficiency: (lowest, highest) share the modelled measurements imply, fitted
+    and held out alike (:meth:`selfhost.capacity.Calibration.range`).
 
     Per generation of ``gpu`` where it has its own fit (else over every generation): the
     calibration's spread, the range a verdict that rests on the capacity model is held against.
