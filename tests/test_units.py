@@ -11,3 +11,9 @@ def test_format_uses_unit():
     assert format_quantity("price_usd_per_mtok", 6.6) == "$6.60/Mtok"
     assert format_quantity("gate_over_breakeven_x", 5.97) == "5.97x"
     assert format_quantity("n_count", 7) == "7"
+
+
+def test_a_negative_amount_of_money_puts_its_sign_before_the_dollar():
+    assert format_quantity("implied_ops_min_usd_per_month", -139_800.0) == "-$139,800/month"
+    assert format_quantity("gpu_usd_per_hour", -2.5) == "-$2.50/h"
+    assert format_quantity("delta_ms", -3.0) == "-3 ms"
