@@ -27,14 +27,13 @@ The article, "Self-Hosting LLMs", section "Should You Self-Host?" (``seed`` text
 from __future__ import annotations
 
 import itertools
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 
 import pandas as pd
 
-from selfhost.costs import tok_per_day_for_spend
+from selfhost.costs import significant, tok_per_day_for_spend
 from selfhost.params import check_bool, check_number
 from selfhost.prices import ApiPrice
 from selfhost.robustness import sensitivity
@@ -223,18 +222,6 @@ def disagreements() -> list[Disagreement]:
         if tree.self_hosts != listed:
             out.append(Disagreement(combo, tree, listed))
     return out
-
-
-def significant(value: float, digits: int = 3) -> str:
-    """``value`` to ``digits`` significant digits with thousands separators, as the page's tables print it.
-
-    >>> significant(3.7357), significant(298.88), significant(18.67995), significant(1494.396)
-    ('3.74', '299', '18.7', '1,494')
-    """
-    if value == 0 or not math.isfinite(value):
-        return f"{value:,.0f}" if value == 0 else str(value)
-    decimals = max(0, digits - 1 - math.floor(math.log10(abs(value))))
-    return f"{value:,.{decimals}f}"
 
 
 def c01_verdict(

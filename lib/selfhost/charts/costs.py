@@ -27,19 +27,23 @@ def cost_vs_volume_chart(table: pd.DataFrame, marks_mtok_per_day: dict[str, floa
     """Monthly cost against daily volume (log-log): self-hosting steps up a replica at a time, each API a rising line.
 
     ``table`` from :func:`selfhost.breakeven.cost_vs_volume`; ``marks_mtok_per_day`` labels
-    vertical rules (the article's figures).
+    vertical rules (the article's figures). Only self-hosting is drawn as steps: an API's bill
+    is proportional to the volume, a straight line between any two of the sampled volumes.
     """
     table = _positive(table, "usd_per_month")
     options = list(dict.fromkeys(table["option"]))
     others = iter(PALETTE[1:])
     colours = [SELF_HOST_COLOR if o == "self-host" else next(others, NEUTRAL_COLOR) for o in options]
-    lines = alt.Chart(table).mark_line(interpolate="step-after").encode(
+    encoding = dict(
         x=alt.X("mtok_per_day:Q", scale=alt.Scale(type="log"), title="volume [M tokens/day]"),
         y=alt.Y("usd_per_month:Q", scale=alt.Scale(type="log"), title="cost [USD/month]"),
         color=alt.Color("option:N", title=None, scale=alt.Scale(domain=options, range=colours),
                         legend=alt.Legend(orient="bottom", columns=2, labelLimit=320)),
         tooltip=["option:N", alt.Tooltip("mtok_per_day:Q", format=",.1f"), alt.Tooltip("usd_per_month:Q", format="$,.0f")],
     )
+    own = table["option"] == "self-host"
+    lines = (alt.Chart(table[own]).mark_line(interpolate="step-after").encode(**encoding)
+             + alt.Chart(table[~own]).mark_line(interpolate="linear").encode(**encoding))
     marks = pd.DataFrame({"mtok_per_day": list(marks_mtok_per_day.values()), "label": list(marks_mtok_per_day)})
     rules = alt.Chart(marks).mark_rule(color=NEUTRAL_COLOR, strokeDash=[4, 3]).encode(x="mtok_per_day:Q")
     text = alt.Chart(marks).mark_text(align="left", dx=3, dy=-4, color=NEUTRAL_COLOR).encode(
