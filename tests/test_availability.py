@@ -78,3 +78,17 @@ def test_minutes_per_month_follow_the_calendar_year():
     from selfhost.availability import downtime_min_per_month
 
     assert downtime_min_per_month(0.999) == pytest.approx(0.001 * 365.2425 * 24 * 60 / 12)
+
+
+def test_budget_table_prints_nines_with_the_digits_they_need():
+    assert list(av.budget_table()["nines"]) == ["2", "3", "3.5", "4", "5"]
+
+
+def test_deployment_statement_names_what_was_found():
+    from dataclasses import replace
+
+    case = av.AvailabilityCase(0.9999, 0.999, 0.995, 0.9999, 12.0, 60.0, (0.9971, 0.9963), 24.0)
+    found = av.deployment_statement(case, 2.5)
+    assert "**2 replicas in 2 zones**" in found and "$3,650 a month" in found and "(s)" not in found
+    none = av.deployment_statement(replace(case, replica_failures_per_year=1000.0, failover_s=600.0), 2.5)
+    assert "No deployment of up to 8 replicas in up to 3 zones reaches 99.99%" in none

@@ -172,3 +172,24 @@ def test_log_volumes_and_within():
     assert be.within(9e6, 5e6, 2.0) and not be.within(math.inf, 5e6, 2.0)
     with pytest.raises(ParameterError, match="tolerance_x"):
         be.within(1, 1, 0.5)
+
+
+def test_c06_reason_states_the_assumption_once_and_the_figures_in_the_tables_digits(setup):
+    case = be.CostCase(setup, 2.50)
+    v = be.c06_verdict([SONNET, CHEAP], {"frontier": 10_000, "hosted-open": 50_000}, case, 8833, 2.0)
+    assert v.reason.startswith("Against an assumed overhead of $8,833/month")
+    assert ") (" not in v.reason and "with the assumed)" not in v.reason
+    t = be.spend_threshold_table([SONNET, CHEAP], {"frontier": 10_000, "hosted-open": 50_000}, case)
+    assert list(t["volume_mtok_per_day"]) == pytest.approx(list(t["volume_tok_per_day"] / 1e6))
+    text = be.threshold_statement(t, {"frontier": 10_000, "hosted-open": 50_000})
+    assert text.startswith("The frontier threshold, $10,000/month, buys") and "The hosted-open threshold" in text
+    assert "$-" not in text and "$-" not in v.reason
+
+
+def test_cost_chart_steps_only_for_self_hosting(setup):
+    from selfhost.charts.costs import cost_vs_volume_chart
+
+    case = be.CostCase(setup, 2.50)
+    spec = cost_vs_volume_chart(be.cost_vs_volume(be.log_volumes(1e5, 1e9, 9), case, {"s": SONNET}), {}).to_dict()
+    lines = [layer["mark"] for layer in spec["layer"] if layer["mark"]["type"] == "line"]
+    assert [mark["interpolate"] for mark in lines] == ["step-after", "linear"]

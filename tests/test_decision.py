@@ -1,3 +1,4 @@
+import pandas as pd
 import pytest
 
 from selfhost import decision
@@ -98,3 +99,15 @@ def test_gate_table_and_c01_assess_on_the_dated_prices():
     assert {s.input for s in v.sensitivity} == {"input_share", "cached_share", "api_price_x"}
     assert v.verdict in (decision.CONDITIONAL, decision.FAILS, decision.HOLDS)
     assert len(decision.gates_table()) == 5 and len(decision.paths_table()) == 6
+
+
+def test_gate_figures_print_in_one_format():
+    """The statement and the verdict print the gate's volumes and ratios as the table does: three significant
+    digits, with thousands separators (1,494M, not 1494M; 299x, not 298.9x here and 299 there)."""
+    from selfhost.costs import significant
+    from selfhost.decision import gate_statement
+
+    table = pd.DataFrame({"gate_mtok_per_day": [18.67995, 1494.396], "gate_over_breakeven_x": [3.73599, 298.879]})
+    text = gate_statement(table)
+    assert "18.7M to 1,494M tokens a day" in text and "3.74x to 299x" in text
+    assert significant(0.22) == "0.220" and significant(12_345.6) == "12,346"

@@ -61,3 +61,21 @@ def test_c12_assess_says_what_flips_it():
 
 def test_doubling_batches():
     assert moe.doubling_batches(1) == [1] and moe.doubling_batches(300)[-1] == 256
+
+
+def test_models_with_the_same_share_of_experts_per_token_share_a_coverage_curve():
+    specs = load_model_specs()
+    shared = dict(moe.coinciding_coverage(specs))
+    for fraction, names in shared.items():
+        curves = {tuple(round(r["share"], 12) for r in moe.coverage_rows([s], moe.doubling_batches(64))
+                        if r["what"] == "experts touched") for s in specs if s.name in names}
+        assert len(curves) == 1, (fraction, names)
+    note = moe.coverage_note(specs)
+    assert all(name in note for names in shared.values() for name in names)
+
+
+def test_smallest_busy_batch_is_where_the_coverage_reaches_the_threshold():
+    scout = next(s for s in load_model_specs() if s.name == "llama-4-scout")
+    n = moe.smallest_busy_batch(scout, 0.9)
+    assert moe.coverage_at([scout], n)[scout.name] >= 0.9 > moe.coverage_at([scout], n - 1)[scout.name]
+    assert f"**{n} sequences**" in moe.busy_batch_statement(scout, 0.9)

@@ -23,3 +23,9 @@ def test_counts_are_written_in_words_when_small():
     assert counted(1, "GPU") == "1 GPU" and counted(2, "GPU") == "2 GPUs"
     with pytest.raises(ParameterError, match="count"):
         counted(-1, "pair")
+
+
+def test_a_negative_amount_of_money_puts_its_sign_before_the_dollar():
+    assert format_quantity("implied_ops_min_usd_per_month", -139_800.0) == "-$139,800/month"
+    assert format_quantity("gpu_usd_per_hour", -2.5) == "-$2.50/h"
+    assert format_quantity("delta_ms", -3.0) == "-3 ms"

@@ -222,14 +222,17 @@ BUDGET_NINES: tuple[float, ...] = (2, 3, 3.5, 4, 5)
 def budget_table(nines: Sequence[float] = BUDGET_NINES) -> pd.DataFrame:
     """Downtime budgets for a list of nines.
 
-    Columns: ``nines``, ``uptime`` (the availability as a percentage with the digits its nines
-    need: 99.99%, not a rounded 100%), ``availability_pct``, ``downtime_min_per_year``,
-    ``downtime_min_per_month``.
+    Columns: ``nines`` (as text, with the digits it needs: 2, 3.5), ``uptime`` (the availability
+    as a percentage with the digits its nines need: 99.99%, not a rounded 100%),
+    ``availability_pct``, ``downtime_min_per_year``, ``downtime_min_per_month``.
+
+    >>> list(budget_table((2, 3.5))["nines"])
+    ['2', '3.5']
     """
     rows = []
     for n in nines:
         a = availability_of_nines(n)
-        rows.append({"nines": n, "uptime": f"{100 * a:.{max(0, math.ceil(n) - 2)}f}%", "availability_pct": 100 * a,
+        rows.append({"nines": f"{n:g}", "uptime": f"{100 * a:.{max(0, math.ceil(n) - 2)}f}%", "availability_pct": 100 * a,
                      "downtime_min_per_year": downtime_min_per_year(a),
                      "downtime_min_per_month": downtime_min_per_month(a)})
     return pd.DataFrame(rows)
@@ -289,7 +292,7 @@ def c16_verdict(
     conditions = (
         f"at least {needed.replicas} replicas in {needed.zones} zone(s), each able to carry the full load, with "
         f"failover within {needed.failover_s:g} s: {needed.replicas}x the GPUs of one replica, whatever the volume "
-        "(on the cost pages, min_replicas)",
+        f"(on the cost pages, min_replicas = {needed.replicas})",
         "'zero external dependency' holds only on owned hardware; rented GPUs depend on their cloud's zones",
         f"API failover is not capped at the article's {100 * api_target:g}%: {api_text}; correlated outages are "
         "what bring it down",
@@ -420,6 +423,31 @@ def replica_cost_figures(single: Deployment, needed: Deployment | None, gpu_usd_
     return {"single_replica_pct": 100 * single.availability, "needed_replicas_count": replicas,
             "needed_gpu_usd_per_month": check_number("gpu_usd_per_hour", gpu_usd_per_hour, gt=0) * max(replicas, 1)
             * HOURS_PER_MONTH}
+
+
+def deployment_statement(case: AvailabilityCase, gpu_usd_per_hour: float) -> str:
+    """What the self-hosted target asks for, in words: one replica's uptime, the smallest deployment
+    that reaches the target (or that none in the searched range does) and what its GPUs cost a month.
+
+    >>> case = AvailabilityCase(0.9999, 0.999, 0.995, 0.9999, 12.0, 60.0, (0.997,), 24.0)
+    >>> deployment_statement(case, 2.5)[:78]
+    'One replica gives 99.49%. The smallest deployment that reaches 99.99% has **2 '
+    """
+    from selfhost.units import HOURS_PER_MONTH
+
+    single, needed = case.single, case.needed
+    target = f"{100 * case.selfhost_target:g}%"
+    first = f"One replica gives {100 * single.availability:.2f}%."
+    if needed is None:
+        return (f"{first} **No deployment of up to {case.max_replicas} replicas in up to {case.max_zones} zones "
+                f"reaches {target}** with these figures: raise the replica's or the zone's availability, or "
+                "shorten the failover.")
+    cost = replica_cost_figures(single, needed, gpu_usd_per_hour)["needed_gpu_usd_per_month"]
+    replicas = "1 replica" if needed.replicas == 1 else f"{needed.replicas} replicas"
+    zones = "1 zone" if needed.zones == 1 else f"{needed.zones} zones"
+    return (f"{first} The smallest deployment that reaches {target} has **{replicas} in {zones}**, whose GPUs "
+            f"alone cost ${cost:,.0f} a month at ${gpu_usd_per_hour:,.2f} per GPU-hour ({HOURS_PER_MONTH:,.0f} hours "
+            f"a month).")
 
 
 def data_evidence_text(table: pd.DataFrame) -> str:

@@ -780,7 +780,8 @@ def spend_threshold_table(prices: Iterable[ApiPrice], thresholds_usd_per_month: 
     ``volume_tok_per_day`` (what the spend buys), ``volume_tok_per_s`` (its mean rate),
     ``replicas_count`` and ``gpus_count`` (to serve that volume at its peak),
     ``gpu_usd_per_month``, ``implied_ops_usd_per_month`` (threshold minus GPUs: the
-    overhead at which the threshold is a break-even; negative where the GPUs alone cost more).
+    overhead at which the threshold is a break-even; negative where the GPUs alone cost more),
+    ``volume_mtok_per_day`` (the volume in millions, as a page shows it).
     """
     d = case.deployment
     rows = []
@@ -797,9 +798,11 @@ def spend_threshold_table(prices: Iterable[ApiPrice], thresholds_usd_per_month: 
                      "replicas_count": m.replicas_count if m else math.nan,
                      "gpus_count": m.gpus_count if m else math.nan,
                      "gpu_usd_per_month": m.gpu_usd_per_month if m else math.nan,
-                     "implied_ops_usd_per_month": spend - m.gpu_usd_per_month if m else math.nan})
+                     "implied_ops_usd_per_month": spend - m.gpu_usd_per_month if m else math.nan,
+                     "volume_mtok_per_day": volume / 1e6})
     columns = ["model", "tier", "threshold_usd_per_month", "blended_usd_per_mtok", "volume_tok_per_day",
-               "volume_tok_per_s", "replicas_count", "gpus_count", "gpu_usd_per_month", "implied_ops_usd_per_month"]
+               "volume_tok_per_s", "replicas_count", "gpus_count", "gpu_usd_per_month", "implied_ops_usd_per_month",
+               "volume_mtok_per_day"]
     return pd.DataFrame(rows, columns=columns).sort_values(["tier", "volume_tok_per_day"]).reset_index(drop=True)
 
 
@@ -852,14 +855,15 @@ def c06_verdict(prices: Sequence[ApiPrice], thresholds_usd_per_month: Mapping[st
         figures[f"{slug}_implied_ops_max_usd_per_month"] = float(implied.max())
         spend = thresholds_usd_per_month[tier]
         ok = c06_consistent(table, tier, assumed_ops_usd_per_month, tolerance_x)
-        parts.append(f"${spend:,.0f}/month ({tier}) buys {vol.min() / 1e6:,.1f}M to {vol.max() / 1e6:,.1f}M tokens/day, "
-                     f"which needs {gpus.min():,.0f} to {gpus.max():,.0f} GPUs at its peak, so it implies "
-                     f"{_usd(implied.min())} to {_usd(implied.max())}/month of overhead "
-                     f"({'consistent' if ok else 'not consistent'} with the assumed)")
+        parts.append(f"{_usd(spend)}/month ({tier}) buys {costs.significant(vol.min() / 1e6)}M to "
+                     f"{costs.significant(vol.max() / 1e6)}M tokens/day, which needs {gpus.min():,.0f} to "
+                     f"{gpus.max():,.0f} GPUs at its peak, so it implies {_usd(implied.min())} to "
+                     f"{_usd(implied.max())}/month of overhead: {'consistent' if ok else 'not consistent'}")
         if ok:
             conditions.append(f"the {tier} threshold: operating overhead near {_usd(implied.median())}/month")
-    reason = ("; ".join(parts) + f" (assumed ${assumed_ops_usd_per_month:,.0f}/month, within {tolerance_x:g}x counts; "
-              f"{case.describe()}).")
+    reason = (f"Against an assumed overhead of {_usd(assumed_ops_usd_per_month)}/month, a threshold is consistent "
+              f"where the overhead it implies at its median-priced API lies within {tolerance_x:g}x of it. "
+              + "; ".join(parts) + f". Scenario: {case.describe()}.")
     if outcome == CONDITIONAL:
         conditions.append("the other threshold is no break-even at that overhead: a negative implied overhead means "
                           "the GPUs alone cost more than the spend")
@@ -1019,7 +1023,8 @@ def tco_traffic_table(prices: Sequence[ApiPrice], case: CostCase, volume_tok_per
 def monthly_figures(case: CostCase, volume_tok_per_day: float) -> dict[str, float | int | str]:
     """What the deployment of ``case`` costs and provisions at a volume, as named figures for a page."""
     m = case.deployment.monthly(case.traffic.at(volume_tok_per_day))
-    return {"volume_tok_per_day": volume_tok_per_day, "replicas_count": m.replicas_count, "gpus_count": m.gpus_count,
+    return {"volume_tok_per_day": volume_tok_per_day, "volume_mtok_per_day": volume_tok_per_day / 1e6,
+            "replicas_count": m.replicas_count, "gpus_count": m.gpus_count,
             "gpu_usd_per_month": m.gpu_usd_per_month, "ops_usd_per_month": m.ops_usd_per_month,
             "selfhost_usd_per_month": m.total_usd_per_month,
             "utilisation_share": m.utilisation_share if m.utilisation_share is not None else math.nan,
@@ -1047,6 +1052,21 @@ def threshold_figures(table: pd.DataFrame, tier: str) -> dict[str, float]:
             "gpus_min_count": float(rows["gpus_count"].min()), "gpus_max_count": float(rows["gpus_count"].max()),
             "implied_ops_min_usd_per_month": float(rows["implied_ops_usd_per_month"].min()),
             "implied_ops_max_usd_per_month": float(rows["implied_ops_usd_per_month"].max())}
+
+
+def threshold_statement(table: pd.DataFrame, thresholds_usd_per_month: Mapping[str, float]) -> str:
+    """What each tier's spend threshold buys, what serving it takes and the overhead it implies, in one sentence
+    per tier, from :func:`spend_threshold_table` (volumes in millions, with the digits the table prints)."""
+    sentences = []
+    for tier, spend in thresholds_usd_per_month.items():
+        f = threshold_figures(table, tier)
+        sentences.append(
+            f"The {tier} threshold, {_usd(spend)}/month, buys {costs.significant(f['volume_min_tok_per_day'] / 1e6)}M "
+            f"to {costs.significant(f['volume_max_tok_per_day'] / 1e6)}M tokens a day, which takes "
+            f"{f['gpus_min_count']:,.0f} to {f['gpus_max_count']:,.0f} GPUs at its peak: it is a break-even only if "
+            f"operations cost {_usd(f['implied_ops_min_usd_per_month'])} to "
+            f"{_usd(f['implied_ops_max_usd_per_month'])} a month.")
+    return " ".join(sentences)
 
 
 def threshold_glue(table: pd.DataFrame, tiers: Iterable[str]) -> dict[str, float]:

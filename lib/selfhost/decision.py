@@ -33,7 +33,7 @@ from enum import Enum
 
 import pandas as pd
 
-from selfhost.costs import tok_per_day_for_spend
+from selfhost.costs import significant, tok_per_day_for_spend
 from selfhost.params import check_bool, check_number
 from selfhost.prices import ApiPrice
 from selfhost.robustness import sensitivity
@@ -280,19 +280,20 @@ def c01_verdict(
     if high_x > consistency_factor or low_x < 1 / consistency_factor:
         conditions.append(
             f"the spend gate is a cost threshold only if operating overhead fills the gap: at current frontier "
-            f"prices it buys {low / 1e6:.0f}M ({low_model}) to {high / 1e6:.0f}M ({high_model}) tokens/day, "
-            f"{low_x:.1f}x to {high_x:.1f}x the article's own break-even volume"
+            f"prices it buys {significant(low / 1e6)}M ({low_model}) to {significant(high / 1e6)}M ({high_model}) "
+            f"tokens/day, {significant(low_x)}x to {significant(high_x)}x the article's own break-even volume"
         )
     if low_x < 1 / consistency_factor:
         return Verdict("C01", FAILS, "The spend gate admits teams whose volume lies below the article's own "
-                       f"break-even ({low_x:.2f}x at {low_model}).", figures, tuple(conditions))
+                       f"break-even ({significant(low_x)}x at {low_model}).", figures, tuple(conditions))
     if not conditions:
         return Verdict("C01", HOLDS, "The tree, the list and the article's break-even agree.", figures)
     parts = []
     if disagreeing:
         parts.append(f"it contradicts the article's own list of criteria on {disagreeing} of {profiles} profiles")
     if high_x > consistency_factor or low_x < 1 / consistency_factor:
-        parts.append(f"its spend gate buys {low_x:.1f}x to {high_x:.1f}x the article's own break-even volume")
+        parts.append(f"its spend gate buys {significant(low_x)}x to {significant(high_x)}x the article's own "
+                     "break-even volume")
     reason = "The tree is a coherent ordering of the article's criteria, but " + ", and ".join(parts) + "."
     return Verdict("C01", CONDITIONAL, reason, figures, tuple(conditions))
 
@@ -332,6 +333,16 @@ def gate_table(prices: Sequence[ApiPrice], spend_gate_usd_per_month: float, inpu
                      "gate_mtok_per_day": tok / 1e6, "gate_over_breakeven_x": tok / article_breakeven_tok_per_day,
                      "copy_date": p.copy_date})
     return pd.DataFrame(rows).sort_values("gate_tok_per_day").reset_index(drop=True)
+
+
+def gate_statement(table: pd.DataFrame) -> str:
+    """What the spend gate buys, in one sentence, from :func:`gate_table`: its range of volumes [M tokens/day]
+    and of multiples of the article's break-even, in the digits the table prints."""
+    low, high = table["gate_mtok_per_day"].min(), table["gate_mtok_per_day"].max()
+    low_x, high_x = table["gate_over_breakeven_x"].min(), table["gate_over_breakeven_x"].max()
+    return (f"At current frontier prices the gate buys **{significant(low)}M to {significant(high)}M tokens a day**: "
+            f"{significant(low_x)}x to {significant(high_x)}x the article's own break-even volume against the same "
+            "APIs.")
 
 
 def c01_assess(parted: list[Disagreement], profiles: int, prices: Sequence[ApiPrice], spend_gate_usd_per_month: float,

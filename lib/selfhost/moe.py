@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from fractions import Fraction
 
 from selfhost import memory
 from selfhost.modelspec import ModelSpec, expected_distinct_experts
@@ -84,6 +85,70 @@ def coverage_rows(specs: Sequence[ModelSpec], batches: Sequence[int]) -> list[di
             rows.append({"model": s.name, "batch": b, "what": "weights read",
                          "share": weights_read_per_step(s, b) / total_bytes})
     return rows
+
+
+def coinciding_coverage(specs: Sequence[ModelSpec]) -> list[tuple[Fraction, list[str]]]:
+    """MoE models whose expert-coverage curves coincide: ``(k/E, [models])`` for every share of experts a
+    token uses that more than one model has, largest share first.
+
+    With uniform routing the share of experts a step touches, ``1 - (1 - k/E)^B``, depends on
+    ``k/E`` alone: models with the same share draw one and the same curve.
+    """
+    groups: dict[Fraction, list[str]] = {}
+    for s in specs:
+        if s.is_moe:
+            groups.setdefault(Fraction(s.experts_per_token, s.num_experts), []).append(s.name)
+    return sorted(((f, names) for f, names in groups.items() if len(names) > 1), reverse=True)
+
+
+def coverage_note(specs: Sequence[ModelSpec]) -> str:
+    """The models whose "experts touched" lines lie on top of each other in the coverage chart, in words."""
+    shared = coinciding_coverage(specs)
+    if not shared:
+        return "Every model's lines are its own: no two use the same share of their experts per token."
+    groups = [f"{_and(names)} (each token uses {f.numerator} in {f.denominator} of the experts)"
+              for f, names in shared]
+    return ("The share of experts a step touches depends only on the share each token uses, so some "
+            "\"experts touched\" lines lie exactly on top of each other: " + "; ".join(groups)
+            + ". Each model's points have their own shape, so a hidden line still shows its points.")
+
+
+def _and(names: Sequence[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def smallest_busy_batch(spec: ModelSpec, coverage: float, max_batch: int = 65_536) -> int | None:
+    """The smallest batch whose decode step touches at least ``coverage`` of the experts (uniform routing) [1].
+
+    1 for a dense model; None when no batch up to ``max_batch`` does.
+
+    >>> from selfhost.modelspec import ModelSpec
+    >>> spec = ModelSpec("t", "MixtralForCausalLM", "mixtral", 8, 1, 10, True, 2, 1, 4, ("moe",), (None,),
+    ...                  moe_intermediate_size=16, num_experts=16, experts_per_token=1)
+    >>> smallest_busy_batch(spec, 0.9)   # 1 - (15/16)^B >= 0.9 from B = 36
+    36
+    """
+    check_number("coverage", coverage, gt=0, le=1)
+    if not spec.is_moe:
+        return 1
+    for batch in range(1, max_batch + 1):
+        if expected_distinct_experts(spec.num_experts, spec.experts_per_token, batch) / spec.num_experts >= coverage:
+            return batch
+    return None
+
+
+def busy_batch_statement(spec: ModelSpec, coverage: float) -> str:
+    """What "a busy step" means for the verdict, in words: the smallest batch whose step touches ``coverage``
+    of the experts (:func:`smallest_busy_batch`), below which the verdict flips."""
+    if not spec.is_moe:
+        return f"{spec.name} is dense: every decode step reads all of its weights, whatever the batch."
+    n = smallest_busy_batch(spec, coverage)
+    if n is None:
+        return (f"With uniform routing no batch makes a decode step of {spec.name} touch {coverage:.0%} of its "
+                "experts.")
+    return (f"The verdict asks a busy decode step to touch at least {coverage:.0%} of the experts: with uniform "
+            f"routing {spec.name} does so from a batch of **{n} sequences** on; with fewer the claim holds only "
+            "under conditions (the robustness line's `busy_batch_count`).")
 
 
 def parts_rows(spec: ModelSpec) -> list[dict]:

@@ -206,6 +206,8 @@ def format_quantity(name: str, value: object) -> str:
     '49,812,346 tok/day'
     >>> format_quantity("spend_gate_usd_per_month", 10000)
     '$10,000/month'
+    >>> format_quantity("implied_ops_usd_per_month", -19200)
+    '-$19,200/month'
     >>> format_quantity("label", "A100"), format_quantity("fits", True)
     ('A100', 'yes')
     >>> format_quantity("breakeven_tok_per_day", float("inf"))
@@ -222,4 +224,6 @@ def format_quantity(name: str, value: object) -> str:
     if value in (float("inf"), float("-inf")):
         return "never" if value > 0 else "-never"
     unit = unit_for(name)
+    if unit and unit.fmt.startswith("$") and value < 0:  # the sign before the symbol: -$19,200, not $-19,200
+        return "-" + unit.fmt.format(-value)
     return unit.fmt.format(value) if unit else f"{value:,.4g}"

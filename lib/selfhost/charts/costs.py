@@ -23,23 +23,39 @@ def _positive(frame: pd.DataFrame, column: str) -> pd.DataFrame:
     return frame[[math.isfinite(v) and v > 0 for v in values]]
 
 
+def _decades(low: float, high: float) -> list[float]:
+    """The powers of ten that span ``low`` to ``high`` (> 0), as a log axis rounds its domain to them: tick values
+    no two of whose labels run together.
+
+    >>> _decades(0.1, 2000.0)
+    [0.1, 1.0, 10.0, 100.0, 1000.0, 10000.0]
+    """
+    return [10.0**k for k in range(math.floor(math.log10(low) + 1e-9), math.ceil(math.log10(high) - 1e-9) + 1)]
+
+
 def cost_vs_volume_chart(table: pd.DataFrame, marks_mtok_per_day: dict[str, float]) -> alt.LayerChart:
     """Monthly cost against daily volume (log-log): self-hosting steps up a replica at a time, each API a rising line.
 
     ``table`` from :func:`selfhost.breakeven.cost_vs_volume`; ``marks_mtok_per_day`` labels
-    vertical rules (the article's figures).
+    vertical rules (the article's figures). Only self-hosting is drawn as steps: an API's bill
+    is proportional to the volume, a straight line between any two of the sampled volumes.
     """
     table = _positive(table, "usd_per_month")
     options = list(dict.fromkeys(table["option"]))
     others = iter(PALETTE[1:])
     colours = [SELF_HOST_COLOR if o == "self-host" else next(others, NEUTRAL_COLOR) for o in options]
-    lines = alt.Chart(table).mark_line(interpolate="step-after").encode(
-        x=alt.X("mtok_per_day:Q", scale=alt.Scale(type="log"), title="volume [M tokens/day]"),
+    ticks = _decades(float(table["mtok_per_day"].min()), float(table["mtok_per_day"].max())) if len(table) else []
+    encoding = dict(
+        x=alt.X("mtok_per_day:Q", scale=alt.Scale(type="log"), title="volume [M tokens/day]",
+                axis=alt.Axis(values=ticks, format=",~g") if ticks else alt.Axis()),
         y=alt.Y("usd_per_month:Q", scale=alt.Scale(type="log"), title="cost [USD/month]"),
         color=alt.Color("option:N", title=None, scale=alt.Scale(domain=options, range=colours),
                         legend=alt.Legend(orient="bottom", columns=2, labelLimit=320)),
         tooltip=["option:N", alt.Tooltip("mtok_per_day:Q", format=",.1f"), alt.Tooltip("usd_per_month:Q", format="$,.0f")],
     )
+    own = table["option"] == "self-host"
+    lines = (alt.Chart(table[own]).mark_line(interpolate="step-after").encode(**encoding)
+             + alt.Chart(table[~own]).mark_line(interpolate="linear").encode(**encoding))
     marks = pd.DataFrame({"mtok_per_day": list(marks_mtok_per_day.values()), "label": list(marks_mtok_per_day)})
     rules = alt.Chart(marks).mark_rule(color=NEUTRAL_COLOR, strokeDash=[4, 3]).encode(x="mtok_per_day:Q")
     text = alt.Chart(marks).mark_text(align="left", dx=3, dy=-4, color=NEUTRAL_COLOR).encode(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import altair as alt
 import pandas as pd
 
@@ -90,20 +92,30 @@ def tree_chart(decision: Decision) -> alt.LayerChart:
 
 
 def gate_volume_chart(table: pd.DataFrame, breakeven_tok_per_day: float) -> alt.LayerChart:
-    """Tokens per day that the spend gate buys at each model's price, beside the break-even.
+    """Tokens per day that the spend gate buys at each model's price, beside the break-even (log axis).
 
-    ``table`` has columns ``model`` and ``gate_mtok_per_day``.
+    ``table`` has columns ``model`` and ``gate_mtok_per_day``. A point per model, not a bar:
+    the volumes span orders of magnitude, which a linear axis squeezes into slivers, and a bar
+    on a log axis would start at zero, which the axis cannot show. Ticks at powers of ten
+    only, so that no two labels run together.
     """
     table = table[["model", "gate_mtok_per_day"]]
-    bars = alt.Chart(table).mark_bar(color=API_COLOR).encode(
+    breakeven = breakeven_tok_per_day / 1e6
+    low = min(float(table["gate_mtok_per_day"].min()), breakeven) / 1.5
+    high = max(float(table["gate_mtok_per_day"].max()), breakeven) * 1.5
+    ticks = [10.0**k for k in range(math.floor(math.log10(low)), math.ceil(math.log10(high)) + 1)
+             if low <= 10.0**k <= high]
+    x_scale = alt.Scale(type="log", domain=[low, high], nice=False)
+    rule = alt.Chart(pd.DataFrame({"breakeven": [breakeven]})).mark_rule(
+        color=SELF_HOST_COLOR, strokeWidth=2, strokeDash=[6, 3]
+    ).encode(x=alt.X("breakeven:Q", scale=x_scale))
+    points = alt.Chart(table).mark_point(filled=True, size=70, color=API_COLOR).encode(
         y=alt.Y("model:N", sort="-x", title=None),
-        x=alt.X("gate_mtok_per_day:Q", title="tokens per day the spend gate buys [millions]"),
+        x=alt.X("gate_mtok_per_day:Q", scale=x_scale, title="tokens per day the spend gate buys [millions, log scale]",
+                axis=alt.Axis(values=ticks, format=",~g")),
         tooltip=["model:N", alt.Tooltip("gate_mtok_per_day:Q", format=",.1f")],
     )
-    rule = alt.Chart(pd.DataFrame({"breakeven": [breakeven_tok_per_day / 1e6]})).mark_rule(
-        color=SELF_HOST_COLOR, strokeWidth=2, strokeDash=[6, 3]
-    ).encode(x="breakeven:Q")
-    note = alt.Chart(pd.DataFrame({"breakeven": [breakeven_tok_per_day / 1e6], "t": ["article's break-even"]})).mark_text(
+    note = alt.Chart(pd.DataFrame({"breakeven": [breakeven], "t": ["article's break-even"]})).mark_text(
         align="left", dx=4, dy=-6, color=SELF_HOST_COLOR
-    ).encode(x="breakeven:Q", y=alt.value(0), text="t:N")
-    return (bars + rule + note).properties(width=420, height=28 * len(table))
+    ).encode(x=alt.X("breakeven:Q", scale=x_scale), y=alt.value(0), text="t:N")
+    return (rule + points + note).properties(width=420, height=28 * len(table))

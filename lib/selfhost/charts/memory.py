@@ -68,12 +68,35 @@ def params_chart(frame: pd.DataFrame) -> alt.LayerChart:
                                     title="Memory follows total parameters; compute follows active")
 
 
-def coverage_chart(frame: pd.DataFrame) -> alt.Chart:
-    """Share of experts (and of all weights) one decode step reads, against batch size."""
-    return alt.Chart(frame).mark_line(point=True).encode(
-        x=alt.X("batch:Q", title="sequences decoded per step (log scale)", scale=alt.Scale(type="log", base=2)),
-        y=alt.Y("share:Q", title="share read per step", axis=alt.Axis(format="%")),
-        color=alt.Color("model:N", title=None),
-        strokeDash=alt.StrokeDash("what:N", title=None),
+def coverage_chart(frame: pd.DataFrame) -> alt.VConcatChart:
+    """Share of experts (and of all weights) one decode step reads, against batch size.
+
+    A colour and a point shape per model, a dash per quantity: models whose curves coincide
+    (the same share of experts per token, :func:`selfhost.moe.coinciding_coverage`) hide
+    each other's lines, but their points stay distinct. The key to colours and shapes is a
+    small chart of its own below the plot (vega does not merge a colour and a shape legend
+    across layers, and two legends of the same models would be read as two things).
+    """
+    models = sorted(dict.fromkeys(frame["model"]))
+    color = alt.Color("model:N", scale=alt.Scale(domain=models), legend=None)
+    shape = alt.Shape("model:N", scale=alt.Scale(domain=models), legend=None)
+    x = alt.X("batch:Q", title="sequences decoded per step (log scale)", scale=alt.Scale(type="log", base=2))
+    y = alt.Y("share:Q", title="share read per step", axis=alt.Axis(format="%"))
+    lines = alt.Chart(frame).mark_line().encode(x=x, y=y, color=color, detail="what:N",
+                                                strokeDash=alt.StrokeDash("what:N", title=None))
+    points = alt.Chart(frame).mark_point(filled=False, size=45, strokeWidth=1.5).encode(
+        x=x, y=y, color=color, shape=shape,
         tooltip=["model:N", "what:N", "batch:Q", alt.Tooltip("share:Q", format=".1%")],
-    ).properties(width=460, height=280, title="A busy MoE server reads nearly all of its weights every step")
+    )
+    plot = (lines + points).properties(width=460, height=280,
+                                       title="A busy MoE server reads nearly all of its weights every step")
+    columns = 3
+    key_frame = pd.DataFrame({"model": models, "column": [i % columns for i in range(len(models))],
+                              "row": [i // columns for i in range(len(models))]})
+    key_x = alt.X("column:Q", axis=None, scale=alt.Scale(domain=[0, columns]))
+    key_y = alt.Y("row:O", axis=None)
+    key = (alt.Chart(key_frame).mark_point(filled=False, size=45, strokeWidth=1.5).encode(
+        x=key_x, y=key_y, color=color, shape=shape)
+        + alt.Chart(key_frame).mark_text(align="left", dx=9).encode(x=key_x, y=key_y, text="model:N")
+    ).properties(width=460, height=alt.Step(18))
+    return alt.vconcat(plot, key, spacing=6).resolve_scale(color="shared", shape="shared")
