@@ -42,7 +42,7 @@ from selfhost.modelspec import ModelSpec
 from selfhost.params import check_int, check_number
 from selfhost.prices import ApiPrice, GpuPrice, copy_dates
 from selfhost.robustness import Sensitivity, sensitivity
-from selfhost.units import DAYS_PER_MONTH, MONTHS_PER_YEAR, SECONDS_PER_DAY
+from selfhost.units import DAYS_PER_MONTH, MONTHS_PER_YEAR, SECONDS_PER_DAY, counted
 from selfhost.verdicts import CONDITIONAL, FAILS, HOLDS, Evidence, Verdict
 
 #: Tensor-parallel sizes a replica is tried at, smallest first.
@@ -968,8 +968,8 @@ def worked_example_markdown(example: Mapping[str, float | int | str]) -> str:
     cap_text = ("a replica serves any volume" if math.isinf(cap) else
                 f"a replica serves at most {cap / 1e6:,.1f}M tokens/day within the latency target")
     result = ("**no volume breaks even**" if math.isinf(be_tok) else
-              f"**break-even {be_tok / 1e6:,.2f}M tokens/day** ({example['breakeven_replicas_count']} replica(s))")
-    return (f"{example['deployment']}: {example['gpus_per_replica_count']} GPU(s) x "
+              f"**break-even {be_tok / 1e6:,.2f}M tokens/day** ({counted(int(example['breakeven_replicas_count']), 'replica')})")
+    return (f"{example['deployment']}: {counted(int(example['gpus_per_replica_count']), 'GPU')} x "
             f"${float(example['gpu_usd_per_hour']):,.2f}/h x {float(example['hours_per_month']):,.0f} h = "
             f"${float(example['replica_usd_per_month']):,.0f}/month a replica, plus "
             f"${float(example['ops_usd_per_month']):,.0f}/month of operations; {cap_text}, provisioned for a peak "
@@ -981,7 +981,7 @@ def worked_example_markdown(example: Mapping[str, float | int | str]) -> str:
 def _at_volume_text(example: Mapping[str, float | int | str]) -> str:
     """Which costs less at the example's volume, in one sentence."""
     api, selfhost = float(example["api_usd_per_month"]), float(example["selfhost_usd_per_month"])
-    own = (f"self-hosting ${selfhost:,.0f} ({example['replicas_count']} replica(s))" if math.isfinite(selfhost) else
+    own = (f"self-hosting ${selfhost:,.0f} ({counted(int(example['replicas_count']), 'replica')})" if math.isfinite(selfhost) else
            "self-hosting cannot serve it")
     answer = "**self-host**" if example["answer"] == SELF_HOST else "**use the API**"
     return (f"At {float(example['tok_per_day']) / 1e6:,.2f}M tokens/day the API costs ${api:,.0f} a month and "

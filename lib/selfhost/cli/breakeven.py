@@ -28,7 +28,7 @@ from selfhost.cli.options import number, share, whole
 from selfhost.errors import SelfhostError
 from selfhost.params import check_number
 from selfhost.prices import ApiPrice, GpuPrice
-from selfhost.units import DAYS_PER_MONTH, HOURS_PER_MONTH
+from selfhost.units import DAYS_PER_MONTH, HOURS_PER_MONTH, counted
 
 #: Upper bounds of the number options: far above any real price or volume, low enough that
 #: no product of them overflows a float (``1e308`` is refused, not printed as ``inf``).
@@ -318,7 +318,7 @@ def run(args: argparse.Namespace) -> int:
     if "monthly" in result:
         m = result["monthly"]
         print(f"  at {i['tok_per_day']:,.0f} tokens/day: self-host ${m['selfhost_usd_per_month']:,.0f}/month "
-              f"({m['replicas_count']} replica(s), {m['gpus_count']} GPU(s)), API ${m['api_usd_per_month']:,.0f}/month")
+              f"({counted(int(m['replicas_count']), 'replica')}, {counted(int(m['gpus_count']), 'GPU')}), API ${m['api_usd_per_month']:,.0f}/month")
     for side in ("gpu", "api"):
         if f"{side}_source" in i:
             copy = i.get(f"{side}_copy_date") or "copy undated"
