@@ -104,8 +104,8 @@ def test_gate_table_and_c01_assess_on_the_dated_prices():
 def test_gate_figures_print_in_one_format():
     """The statement and the verdict print the gate's volumes and ratios as the table does: three significant
     digits, with thousands separators (1,494M, not 1494M; 299x, not 298.9x here and 299 there)."""
-    from selfhost.costs import significant
     from selfhost.decision import gate_statement
+    from selfhost.units import significant
 
     table = pd.DataFrame({"gate_mtok_per_day": [18.67995, 1494.396], "gate_over_breakeven_x": [3.73599, 298.879]})
     text = gate_statement(table)

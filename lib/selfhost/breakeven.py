@@ -42,7 +42,7 @@ from selfhost.modelspec import ModelSpec
 from selfhost.params import check_int, check_number
 from selfhost.prices import ApiPrice, GpuPrice, copy_dates
 from selfhost.robustness import Sensitivity, sensitivity
-from selfhost.units import DAYS_PER_MONTH, MONTHS_PER_YEAR, SECONDS_PER_DAY, counted
+from selfhost.units import DAYS_PER_MONTH, MONTHS_PER_YEAR, SECONDS_PER_DAY, counted, significant
 from selfhost.verdicts import CONDITIONAL, FAILS, HOLDS, Evidence, Verdict
 
 #: Tensor-parallel sizes a replica is tried at, smallest first.
@@ -855,8 +855,8 @@ def c06_verdict(prices: Sequence[ApiPrice], thresholds_usd_per_month: Mapping[st
         figures[f"{slug}_implied_ops_max_usd_per_month"] = float(implied.max())
         spend = thresholds_usd_per_month[tier]
         ok = c06_consistent(table, tier, assumed_ops_usd_per_month, tolerance_x)
-        parts.append(f"{_usd(spend)}/month ({tier}) buys {costs.significant(vol.min() / 1e6)}M to "
-                     f"{costs.significant(vol.max() / 1e6)}M tokens/day, which needs {gpus.min():,.0f} to "
+        parts.append(f"{_usd(spend)}/month ({tier}) buys {significant(vol.min() / 1e6)}M to "
+                     f"{significant(vol.max() / 1e6)}M tokens/day, which needs {gpus.min():,.0f} to "
                      f"{gpus.max():,.0f} GPUs at its peak, so it implies {_usd(implied.min())} to "
                      f"{_usd(implied.max())}/month of overhead: {'consistent' if ok else 'not consistent'}")
         if ok:
@@ -1061,8 +1061,8 @@ def threshold_statement(table: pd.DataFrame, thresholds_usd_per_month: Mapping[s
     for tier, spend in thresholds_usd_per_month.items():
         f = threshold_figures(table, tier)
         sentences.append(
-            f"The {tier} threshold, {_usd(spend)}/month, buys {costs.significant(f['volume_min_tok_per_day'] / 1e6)}M "
-            f"to {costs.significant(f['volume_max_tok_per_day'] / 1e6)}M tokens a day, which takes "
+            f"The {tier} threshold, {_usd(spend)}/month, buys {significant(f['volume_min_tok_per_day'] / 1e6)}M "
+            f"to {significant(f['volume_max_tok_per_day'] / 1e6)}M tokens a day, which takes "
             f"{f['gpus_min_count']:,.0f} to {f['gpus_max_count']:,.0f} GPUs at its peak: it is a break-even only if "
             f"operations cost {_usd(f['implied_ops_min_usd_per_month'])} to "
             f"{_usd(f['implied_ops_max_usd_per_month'])} a month.")

@@ -117,19 +117,6 @@ def spend_usd_per_month(tok_per_day: float, blended_price_usd_per_mtok: float) -
     return tok_per_day * blended_price_usd_per_mtok / TOK_PER_MTOK * DAYS_PER_MONTH
 
 
-def significant(value: float, digits: int = 3) -> str:
-    """``value`` to ``digits`` significant digits with thousands separators: how the cost pages' tables print a
-    number, and so how their prose and verdicts print the same figure (volumes in millions, ratios).
-
-    >>> significant(3.7357), significant(298.88), significant(18.67995), significant(1494.396)
-    ('3.74', '299', '18.7', '1,494')
-    """
-    if value == 0 or not math.isfinite(value):
-        return f"{value:,.0f}" if value == 0 else str(value)
-    decimals = max(0, digits - 1 - math.floor(math.log10(abs(value))))
-    return f"{value:,.{decimals}f}"
-
-
 # --- The one cost model: replicas stepped by capacity, plus operations ----------------------
 
 

@@ -33,10 +33,11 @@ from enum import Enum
 
 import pandas as pd
 
-from selfhost.costs import significant, tok_per_day_for_spend
+from selfhost.costs import tok_per_day_for_spend
 from selfhost.params import check_bool, check_number
 from selfhost.prices import ApiPrice
 from selfhost.robustness import sensitivity
+from selfhost.units import significant
 from selfhost.verdicts import CONDITIONAL, FAILS, HOLDS, Evidence, Verdict
 
 

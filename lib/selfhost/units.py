@@ -22,6 +22,7 @@ Examples
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from selfhost.errors import ParameterError
@@ -163,6 +164,19 @@ def header(name: str) -> str:
     if unit is None or unit.suffix == "_count":
         return bare_name(name)
     return f"{bare_name(name)} [{unit.label}]"
+
+
+def significant(value: float, digits: int = 3) -> str:
+    """``value`` to ``digits`` significant digits with thousands separators: how the book's tables print a number
+    (:func:`selfhost.book.page.format_number`), and so how prose and verdicts print the same figure.
+
+    >>> significant(3.7357), significant(298.88), significant(18.67995), significant(1494.396)
+    ('3.74', '299', '18.7', '1,494')
+    """
+    if value == 0 or not math.isfinite(value):
+        return f"{value:,.0f}" if value == 0 else str(value)
+    decimals = max(0, digits - 1 - math.floor(math.log10(abs(value))))
+    return f"{value:,.{decimals}f}"
 
 
 #: Counts below ten, as a sentence writes them (:func:`counted` with ``words=True``).

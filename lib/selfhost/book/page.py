@@ -66,18 +66,10 @@ def format_number(value: Any, name: str = "", digits: int = 3) -> str:
         return "never" if value > 0 else "-never"
     unit = units.unit_for(name)
     if unit is not None and unit.suffix == "_share":
-        return _significant(value * 100, digits) + "%"
+        return units.significant(value * 100, digits) + "%"
     if isinstance(value, int) or (unit is not None and unit.suffix == "_count"):
         return f"{value:,.0f}"
-    return _significant(value, digits)
-
-
-def _significant(value: float, digits: int) -> str:
-    if value == 0:
-        return "0"
-    magnitude = math.floor(math.log10(abs(value)))
-    decimals = max(0, digits - 1 - magnitude)
-    return f"{value:,.{decimals}f}"
+    return units.significant(value, digits)
 
 
 def table_html(frame: pd.DataFrame, *, digits: int = 3, headers: Mapping[str, str] | None = None,
