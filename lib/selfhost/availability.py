@@ -35,7 +35,7 @@ import pandas as pd
 from selfhost.errors import ParameterError
 from selfhost.params import check_int, check_number
 from selfhost.robustness import sensitivity
-from selfhost.units import MINUTES_PER_MONTH, MINUTES_PER_YEAR, SECONDS_PER_YEAR
+from selfhost.units import HOURS_PER_MONTH, MINUTES_PER_MONTH, MINUTES_PER_YEAR, SECONDS_PER_YEAR, counted
 from selfhost.verdicts import CONDITIONAL, FAILS, HOLDS, Evidence, Verdict
 
 
@@ -433,8 +433,6 @@ def deployment_statement(case: AvailabilityCase, gpu_usd_per_hour: float) -> str
     >>> deployment_statement(case, 2.5)[:78]
     'One replica gives 99.49%. The smallest deployment that reaches 99.99% has **2 '
     """
-    from selfhost.units import HOURS_PER_MONTH
-
     single, needed = case.single, case.needed
     target = f"{100 * case.selfhost_target:g}%"
     first = f"One replica gives {100 * single.availability:.2f}%."
@@ -443,8 +441,7 @@ def deployment_statement(case: AvailabilityCase, gpu_usd_per_hour: float) -> str
                 f"reaches {target}** with these figures: raise the replica's or the zone's availability, or "
                 "shorten the failover.")
     cost = replica_cost_figures(single, needed, gpu_usd_per_hour)["needed_gpu_usd_per_month"]
-    replicas = "1 replica" if needed.replicas == 1 else f"{needed.replicas} replicas"
-    zones = "1 zone" if needed.zones == 1 else f"{needed.zones} zones"
+    replicas, zones = counted(needed.replicas, "replica"), counted(needed.zones, "zone")
     return (f"{first} The smallest deployment that reaches {target} has **{replicas} in {zones}**, whose GPUs "
             f"alone cost ${cost:,.0f} a month at ${gpu_usd_per_hour:,.2f} per GPU-hour ({HOURS_PER_MONTH:,.0f} hours "
             f"a month).")

@@ -42,7 +42,7 @@ from selfhost.gpus import Gpu
 from selfhost.modelspec import ModelSpec
 from selfhost.params import check_choice, check_int, check_number
 from selfhost.robustness import categorical, sensitivity
-from selfhost.units import TOK_PER_MTOK
+from selfhost.units import TOK_PER_MTOK, and_list, counted
 from selfhost.verdicts import CONDITIONAL, FAILS, HOLDS, Evidence, Verdict
 
 # ---------------------------------------------------------------------- the calibration
@@ -758,10 +758,6 @@ class Scenario:
         return c07_outcome(self.verdict(), self.volumes_tok_per_day, baseline_verdict)
 
 
-def _and(labels: Sequence[str]) -> str:
-    return labels[0] if len(labels) == 1 else f"{', '.join(labels[:-1])} and {labels[-1]}"
-
-
 def c07_outcome(verdict: Verdict, volumes_tok_per_day: Mapping[str, float], baseline_verdict: str | None = None) -> str:
     """Which volumes one GPU serves at its best precision, in words; the verdict first where it is not ``baseline_verdict``.
 
@@ -780,11 +776,11 @@ def c07_outcome(verdict: Verdict, volumes_tok_per_day: Mapping[str, float], base
     served = [label for label, v in volumes_tok_per_day.items() if v <= best]
     missed = [label for label in volumes_tok_per_day if label not in served]
     if not missed:
-        what = f"one GPU serving all the volumes ({_and(served)} tokens/day)"
+        what = f"one GPU serving all the volumes ({and_list(served)} tokens/day)"
     elif not served:
-        what = f"one GPU serving none of the volumes ({_and(missed)} tokens/day)"
+        what = f"one GPU serving none of the volumes ({and_list(missed)} tokens/day)"
     else:
-        what = f"one GPU serving {_and(served)} tokens/day but not {_and(missed)}"
+        what = f"one GPU serving {and_list(served)} tokens/day but not {and_list(missed)}"
     return what if verdict.verdict == baseline_verdict else f"{verdict.verdict}, {what}"
 
 
@@ -999,7 +995,7 @@ def ttft_within_target(cases: Sequence[TtftCase], target_ms: float, typical_prom
         parts.append(f"the {p} stays under {target_ms:,.0f} ms only for short enough prompts on a lightly enough "
                      f"loaded server: {'; '.join(listed)}")
     if never:
-        parts.append(f"not with {_and(never)}, where no prompt meets it {load} and {typical} misses it even idle")
+        parts.append(f"not with {and_list(never)}, where no prompt meets it {load} and {typical} misses it even idle")
     return "; ".join(parts)
 
 
@@ -1368,7 +1364,7 @@ def efficiency_basis_statement(cal: Calibration, kind: str, generation: str | No
     lo, hi = cal.range(generation)
     where = f"on {generation} GPUs" if mine else "on every GPU generation"
     return (f"the median of the {fitted} fitted {step} rows {where}"
-            + (f"; with the {held} held-out {'row' if held == 1 else 'rows'} beside them they spread" if held else
+            + (f"; with the {counted(held, 'held-out row')} beside them they spread" if held else
                "; they spread")
             + f" from {getattr(lo, f'{kind}_share'):.0%} to {getattr(hi, f'{kind}_share'):.0%}")
 

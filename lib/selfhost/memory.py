@@ -41,7 +41,7 @@ from selfhost.errors import ParameterError
 from selfhost.modelspec import ModelSpec
 from selfhost.params import check_bool, check_choice, check_int, check_number
 from selfhost.robustness import sensitivity
-from selfhost.units import GB, GIB
+from selfhost.units import GB, GIB, counted
 from selfhost.verdicts import CONDITIONAL, FAILS, HOLDS, Evidence, Verdict
 
 WEIGHT_DTYPES = ("bf16", "fp16", "fp8", "int8", "int4", "mxfp4")
@@ -724,7 +724,7 @@ def _whole_sequences(concurrency_x: float) -> str:
     ('2 whole sequences, 2.94x', '1 whole sequence, 1.00x')
     """
     n = math.floor(concurrency_x)
-    return f"{n:,} whole sequence{'' if n == 1 else 's'}, {concurrency_x:,.2f}x"
+    return f"{counted(n, 'whole sequence')}, {concurrency_x:,.2f}x"
 
 
 def c07_fit_summary(budgeted: Sequence[dict], datasheet: Sequence[dict], min_sequences: float = 1.0

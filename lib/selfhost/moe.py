@@ -26,7 +26,7 @@ from selfhost import memory
 from selfhost.modelspec import ModelSpec, expected_distinct_experts
 from selfhost.params import check_int, check_number
 from selfhost.robustness import categorical, sensitivity
-from selfhost.units import GIB
+from selfhost.units import GIB, and_list
 from selfhost.verdicts import CONDITIONAL, FAILS, HOLDS, Evidence, Verdict
 
 
@@ -106,15 +106,11 @@ def coverage_note(specs: Sequence[ModelSpec]) -> str:
     shared = coinciding_coverage(specs)
     if not shared:
         return "Every model's lines are its own: no two use the same share of their experts per token."
-    groups = [f"{_and(names)} (each token uses {f.numerator} in {f.denominator} of the experts)"
+    groups = [f"{and_list(names)} (each token uses {f.numerator} in {f.denominator} of the experts)"
               for f, names in shared]
     return ("The share of experts a step touches depends only on the share each token uses, so some "
             "\"experts touched\" lines lie exactly on top of each other: " + "; ".join(groups)
             + ". Each model's points have their own shape, so a hidden line still shows its points.")
-
-
-def _and(names: Sequence[str]) -> str:
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def smallest_busy_batch(spec: ModelSpec, coverage: float, max_batch: int = 65_536) -> int | None:

@@ -56,7 +56,7 @@ import pandas as pd
 from selfhost.costs import blended_usd_per_mtok, breakeven_tok_per_day
 from selfhost.errors import DataError, ParameterError
 from selfhost.params import check_int, check_number
-from selfhost.units import counted
+from selfhost.units import and_list, counted
 
 #: The window the headline peak-to-mean is counted over [s]: one minute, as in SOURCES.
 DEFAULT_WINDOW_S = 60
@@ -944,8 +944,7 @@ def retrieved_text(retrieved: Mapping[str, Any]) -> str:
     dates = {name: str(date) for name, date in retrieved.items()}
     if len(set(dates.values())) <= 1:
         return next(iter(dates.values()), "on an unknown date")
-    parts = [f"{date} ({name})" for name, date in dates.items()]
-    return ", ".join(parts[:-1]) + " and " + parts[-1]
+    return and_list([f"{date} ({name})" for name, date in dates.items()])
 
 
 def prefix_frame(summaries: Sequence[TrafficSummary]) -> pd.DataFrame:

@@ -23,6 +23,7 @@ Examples
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from selfhost.errors import ParameterError
@@ -208,6 +209,16 @@ def counted(n: int, noun: str, plural: str | None = None, *, words: bool = False
         raise ParameterError("count", n, "a whole number >= 0")
     number = NUMBER_WORDS[n] if words and n < len(NUMBER_WORDS) else f"{n:,}"
     return f"{number} {noun if n == 1 else plural or noun + 's'}"
+
+
+def and_list(items: Sequence[str]) -> str:
+    """Items as a sentence lists them: ``a``, ``a and b``, ``a, b and c``.
+
+    >>> and_list(["5M"]), and_list(["5M", "50M"]), and_list(["x", "y", "z"])
+    ('5M', '5M and 50M', 'x, y and z')
+    """
+    items = list(items)
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def format_quantity(name: str, value: object) -> str:
